@@ -1,0 +1,46 @@
+# Synthetic Data Studio — developer entry points. Every target is a thin wrapper around a script.
+SHELL := /bin/bash
+UV ?= uv
+PY := $(UV) run --frozen
+
+.PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded \
+        bench-bus bench-synthesis bench-gateway bench-audit bench-peers clean
+
+install:            ## install the whole workspace (uv, pinned by uv.lock) into .venv
+	@scripts/install.sh
+
+demo: install       ## README command 1: run the main job on the embedded default
+	@$(PY) python -m sds_studio demo
+
+test: install       ## README command 2: install and run every test tier
+	@$(PY) pytest $(PYTEST_ARGS)
+
+test-unit: install
+	@$(PY) pytest tests/unit $(PYTEST_ARGS)
+
+services:           ## start real Kafka (KRaft), PostgreSQL, Redis and s3proxy on this machine
+	@scripts/services/up.sh
+
+services-down:
+	@scripts/services/down.sh
+
+lint: install       ## ruff (lint + format check) and mypy strict
+	@$(PY) ruff check .
+	@$(PY) ruff format --check .
+	@$(PY) mypy
+
+fmt: install
+	@$(PY) ruff format .
+	@$(PY) ruff check --fix .
+
+asyncapi: install   ## regenerate docs/events/ (AsyncAPI + JSON Schemas) from the event catalogue
+	@$(PY) python -m sds_common.events.docs docs/events
+
+up-embedded: install
+	@$(PY) python -m sds_studio up
+
+bench-bus: install services
+	@$(PY) python benchmarks/bus.py
+
+clean:
+	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Synthetic Data Studio in one process, and the ``sds`` command-line client."""

@@ -1,0 +1,25 @@
+"""The event bus: brokers (Kafka, in-process), outbox relay, idempotent consumers."""
+
+from sds_common.bus.consumer import EventConsumer, Handler, RetryPolicy, Subscription, wait_until
+from sds_common.bus.kafka import KafkaBroker
+from sds_common.bus.memory import MemoryBroker
+from sds_common.bus.ports import Broker, OutgoingMessage, ReceivedMessage
+from sds_common.bus.relay import OutboxRelay
+from sds_common.bus.runtime import Messaging, all_topics, build_broker
+
+__all__ = [
+    "Broker",
+    "EventConsumer",
+    "Handler",
+    "KafkaBroker",
+    "MemoryBroker",
+    "Messaging",
+    "OutboxRelay",
+    "OutgoingMessage",
+    "ReceivedMessage",
+    "RetryPolicy",
+    "Subscription",
+    "all_topics",
+    "build_broker",
+    "wait_until",
+]

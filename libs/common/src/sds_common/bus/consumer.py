@@ -1,0 +1,375 @@
+"""The event consumer: decode, deduplicate, handle in a transaction, retry, dead-letter, commit.
+
+One partition batch is applied in ONE database transaction on the fast path: the inbox rows of
+the whole batch are inserted with ``ON CONFLICT DO NOTHING``, so only the (handler, event) pairs
+not seen before run, and the handlers' writes and outgoing events commit with them. The broker
+offset is committed only after that. If any handler raises, the transaction is rolled back and
+the batch is replayed one (message, handler) pair at a time, each in its own transaction with
+bounded retries; a pair that keeps failing is dead-lettered (through the outbox, in the same
+transaction that records it in the inbox) and the others go on. Messages that can never succeed
+(unparseable, unsupported version, invalid payload) are dead-lettered at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sds_common.bus.ports import Broker, BrokerConsumer, ReceivedMessage
+from sds_common.db.uow import Database, UnitOfWork
+from sds_common.events import topics as topic_names
+from sds_common.events.base import Envelope, Event
+from sds_common.telemetry.tracing import consumer_span
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Envelope, Event, UnitOfWork], Awaitable[None]]
+FaultHook = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """One handler of one event model (type and version)."""
+
+    event: type[Event]
+    handler: Handler
+    name: str
+
+    @classmethod
+    def of(cls, event: type[Event], handler: Handler, *, name: str | None = None) -> Subscription:
+        """Subscribe ``handler`` to ``event``; the name defaults to the handler's qualname."""
+        return cls(event=event, handler=handler, name=name or handler.__qualname__)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff before a message is dead-lettered."""
+
+    max_retries: int = 3
+    first_backoff_s: float = 0.05
+    max_backoff_s: float = 2.0
+
+    def delay(self, attempt: int) -> float:
+        """Delay before retry number ``attempt`` (1-based)."""
+        return float(min(self.first_backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
+
+
+@dataclass
+class _Item:
+    message: ReceivedMessage
+    envelope: Envelope | None = None
+    event: Event | None = None
+    targets: list[Subscription] = field(default_factory=list)
+    poison: str | None = None
+    error: str | None = None
+
+    @property
+    def dedup_id(self) -> str:
+        if self.envelope is not None:
+            return str(self.envelope.event_id)
+        m = self.message
+        return f"{m.topic}/{m.partition}/{m.offset}"
+
+
+class HandlerFailedError(Exception):
+    """Raised inside the fast path to fall back to one-by-one processing."""
+
+
+class EventConsumer:
+    """Runs a service's subscriptions as one consumer group.
+
+    Args:
+        group_id: the consumer group (and inbox namespace), e.g. ``"datasets"``.
+        broker: where messages come from.
+        database: the service's database (inbox, outbox, handlers' tables).
+        subscriptions: handlers by event model.
+        actor: the ``actor`` of events the handlers emit.
+        retry: how often a failing handler is retried before dead-lettering.
+        max_batch: records fetched per poll.
+        fault_hook: test-only callback invoked at named points (``"after_db_commit"``) so a test
+            can kill the process between the database commit and the offset commit.
+    """
+
+    def __init__(
+        self,
+        *,
+        group_id: str,
+        broker: Broker,
+        database: Database,
+        subscriptions: Sequence[Subscription],
+        actor: str,
+        retry: RetryPolicy | None = None,
+        max_batch: int = 500,
+        fault_hook: FaultHook | None = None,
+    ) -> None:
+        self.group_id = group_id
+        self._broker = broker
+        self._database = database
+        self._actor = actor
+        self._retry = retry or RetryPolicy()
+        self._max_batch = max_batch
+        self._fault_hook = fault_hook
+        self._by_type: dict[str, list[Subscription]] = {}
+        for sub in subscriptions:
+            self._by_type.setdefault(sub.event.event_type, []).append(sub)
+        self.topics = sorted({database.topic_name(sub.event.topic) for sub in subscriptions})
+        self._consumer: BrokerConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.ready = asyncio.Event()
+
+    # ---------------------------------------------------------------- lifecycle
+
+    def start(self) -> None:
+        """Join the group and consume in a background task."""
+        self._stopping = False
+        self._task = asyncio.create_task(self.run(), name=f"consumer-{self.group_id}")
+
+    async def stop(self) -> None:
+        """Finish the batch in flight (commit it), then leave the group."""
+        self._stopping = True
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    async def run(self) -> None:
+        """Consume until ``stop`` is called."""
+        consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
+        await consumer.start()
+        self._consumer = consumer
+        self.ready.set()
+        try:
+            while not self._stopping:
+                try:
+                    batches = await consumer.fetch(timeout_ms=200, max_records=self._max_batch)
+                    for batch in batches:
+                        await self.process_batch(batch)
+                        await consumer.commit(
+                            {(batch[-1].topic, batch[-1].partition): batch[-1].offset + 1}
+                        )
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # Nothing was committed for the failing batch: it is fetched again after
+                    # the group resumes from its committed offsets.
+                    log.exception("consumer %s: batch failed, rejoining", self.group_id)
+                    await consumer.stop()
+                    await asyncio.sleep(self._retry.first_backoff_s)
+                    await consumer.start()
+        finally:
+            await consumer.stop()
+            self._consumer = None
+            self.ready.clear()
+
+    # ---------------------------------------------------------------- processing
+
+    async def process_batch(self, batch: Sequence[ReceivedMessage]) -> None:
+        """Apply one partition's messages; returns once their effects are committed."""
+        items = [self._decode(message) for message in batch]
+        work = [item for item in items if item.targets or item.poison]
+        if work:
+            try:
+                await self._fast_path(work)
+            except HandlerFailedError:
+                for item in work:
+                    await self._slow_path(item)
+        self._fault("after_db_commit")
+
+    def _decode(self, message: ReceivedMessage) -> _Item:
+        item = _Item(message=message)
+        try:
+            item.envelope = Envelope.from_bytes(message.value)
+        except (ValueError, ValidationError) as exc:
+            item.poison, item.error = "malformed", _short(exc)
+            return item
+        subs = self._by_type.get(item.envelope.type, [])
+        if not subs:
+            return item  # not ours: other services read this topic for other types
+        matching = [s for s in subs if s.event.event_version == item.envelope.version]
+        if not matching:
+            supported = sorted({s.event.event_version for s in subs})
+            item.poison = "unsupported_version"
+            item.error = (
+                f"{item.envelope.type} version {item.envelope.version} is not supported by "
+                f"{self.group_id} (supported: {supported})"
+            )
+            return item
+        try:
+            item.event = matching[0].event.model_validate(item.envelope.payload)
+        except ValidationError as exc:
+            item.poison, item.error = "invalid_payload", _short(exc)
+            return item
+        item.targets = matching
+        return item
+
+    async def _fast_path(self, work: Sequence[_Item]) -> None:
+        async with self._database.unit_of_work(actor=self._actor) as uow:
+            pairs = [(self._inbox_name(s), item.dedup_id) for item in work for s in item.targets]
+            pairs += [(self._inbox_name(None), item.dedup_id) for item in work if item.poison]
+            fresh = await self._claim(uow.session, pairs)
+            for item in work:
+                if item.poison:
+                    if (self._inbox_name(None), item.dedup_id) in fresh:
+                        await self._dead_letter(uow, item, reason=item.poison, error=item.error)
+                    continue
+                uow.caused_by = item.envelope
+                for sub in item.targets:
+                    if (self._inbox_name(sub), item.dedup_id) not in fresh:
+                        continue
+                    try:
+                        await self._call(sub, item, uow)
+                    except Exception as exc:
+                        raise HandlerFailedError(sub.name) from exc
+            self._fault("before_db_commit")
+
+    async def _slow_path(self, item: _Item) -> None:
+        if item.poison:
+            async with self._database.unit_of_work(actor=self._actor) as uow:
+                if await self._claim(uow.session, [(self._inbox_name(None), item.dedup_id)]):
+                    await self._dead_letter(uow, item, reason=item.poison, error=item.error)
+            return
+        for sub in item.targets:
+            await self._apply_with_retries(sub, item)
+
+    async def _apply_with_retries(self, sub: Subscription, item: _Item) -> None:
+        key = (self._inbox_name(sub), item.dedup_id)
+        last_error = ""
+        for attempt in range(self._retry.max_retries + 1):
+            if attempt:
+                await asyncio.sleep(self._retry.delay(attempt))
+            try:
+                async with self._database.unit_of_work(
+                    actor=self._actor, caused_by=item.envelope
+                ) as uow:
+                    if not await self._claim(uow.session, [key]):
+                        return
+                    await self._call(sub, item, uow)
+            except Exception as exc:
+                last_error = _short(exc)
+                log.warning(
+                    "handler %s failed on %s (attempt %d): %s",
+                    sub.name,
+                    item.dedup_id,
+                    attempt + 1,
+                    last_error,
+                )
+            else:
+                return
+        async with self._database.unit_of_work(actor=self._actor) as uow:
+            if await self._claim(uow.session, [key], outcome="dead_lettered"):
+                await self._dead_letter(
+                    uow, item, reason="handler_failed", error=last_error, handler=sub.name
+                )
+
+    async def _call(self, sub: Subscription, item: _Item, uow: UnitOfWork) -> None:
+        assert item.envelope is not None
+        assert item.event is not None
+        attributes: dict[str, str | int] = {
+            "messaging.destination.name": item.message.topic,
+            "messaging.kafka.partition": item.message.partition,
+            "messaging.kafka.offset": item.message.offset,
+            "event.type": item.envelope.type,
+            "event.id": str(item.envelope.event_id),
+            "handler": sub.name,
+        }
+        with consumer_span(
+            f"{item.envelope.type} process", item.message.headers, attributes=attributes
+        ):
+            await sub.handler(item.envelope, item.event, uow)
+
+    async def _claim(
+        self, session: AsyncSession, pairs: Sequence[tuple[str, str]], *, outcome: str = "handled"
+    ) -> set[tuple[str, str]]:
+        """Insert inbox rows; return the pairs that were not there before."""
+        if not pairs:
+            return set()
+        inbox = self._database.tables.inbox
+        dialect = postgresql if self._database.engine.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(inbox)
+            .values([{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs])
+            .on_conflict_do_nothing(index_elements=["handler", "event_id"])
+            .returning(inbox.c.handler, inbox.c.event_id)
+        )
+        rows = (await session.execute(statement)).all()
+        return {(row.handler, row.event_id) for row in rows}
+
+    async def _dead_letter(
+        self,
+        uow: UnitOfWork,
+        item: _Item,
+        *,
+        reason: str,
+        error: str | None,
+        handler: str | None = None,
+    ) -> None:
+        m = item.message
+        log.error(
+            "dead-lettering %s/%d/%d for %s: %s %s",
+            m.topic,
+            m.partition,
+            m.offset,
+            self.group_id,
+            reason,
+            error or "",
+        )
+        headers = [
+            *m.headers,
+            ("dlq-reason", reason.encode()),
+            ("dlq-error", (error or "")[:2000].encode()),
+            ("dlq-consumer", self.group_id.encode()),
+            ("dlq-handler", (handler or "").encode()),
+            ("dlq-original-topic", m.topic.encode()),
+            ("dlq-original-partition", str(m.partition).encode()),
+            ("dlq-original-offset", str(m.offset).encode()),
+            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await uow.add_raw(
+            topic=topic_names.dlq(m.topic),
+            key=m.key.decode(errors="replace") if m.key is not None else None,
+            headers=headers,
+            body=m.value,
+        )
+
+    def _inbox_name(self, sub: Subscription | None) -> str:
+        return f"{self.group_id}:{sub.name if sub else '__dead_letter__'}"
+
+    def _fault(self, point: str) -> None:
+        if self._fault_hook is not None:
+            self._fault_hook(point)
+
+
+def _short(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return text if len(text) <= 2000 else text[:1997] + "..."
+
+
+async def wait_until(
+    predicate: Callable[[], Awaitable[bool]], *, timeout_s: float = 10.0, interval_s: float = 0.02
+) -> None:
+    """Poll ``predicate`` until it is true (tests and start-up checks).
+
+    Raises:
+        TimeoutError: it stayed false for ``timeout_s``.
+    """
+    async with asyncio.timeout(timeout_s):
+        while not await predicate():
+            await asyncio.sleep(interval_s)
+
+
+__all__ = [
+    "EventConsumer",
+    "FaultHook",
+    "Handler",
+    "HandlerFailedError",
+    "RetryPolicy",
+    "Subscription",
+    "wait_until",
+]

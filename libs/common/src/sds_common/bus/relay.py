@@ -1,0 +1,123 @@
+"""The outbox relay: publishes committed outbox rows in order, then deletes them.
+
+Rows are locked (``FOR UPDATE`` on PostgreSQL; SQLite's write lock serves the same purpose), so
+several relays of one service never interleave and per-key order survives. A crash after the
+send and before the delete re-sends those rows: at-least-once, made harmless by the inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from sqlalchemy import delete, select
+
+from sds_common.bus.ports import Broker, OutgoingMessage
+from sds_common.db.uow import Database, decode_headers
+
+log = logging.getLogger(__name__)
+
+
+class OutboxRelay:
+    """Moves messages from a service's outbox table to the broker.
+
+    Args:
+        database: the service's database (its outbox table).
+        broker: where messages go.
+        batch_size: rows per transaction.
+        poll_interval_s: fallback poll period; commits wake the relay at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        broker: Broker,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.2,
+    ) -> None:
+        self._database = database
+        self._broker = broker
+        self._batch_size = batch_size
+        self._poll_interval_s = poll_interval_s
+        self._wakeup: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        database.on_outbox_write(self.wake)
+
+    def wake(self) -> None:
+        """Ask the relay to look at the outbox now."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    async def drain_once(self) -> int:
+        """Publish up to one batch of pending rows. Returns how many were published."""
+        outbox = self._database.tables.outbox
+        async with self._database.sessions() as session, session.begin():
+            rows = (
+                await session.execute(
+                    select(
+                        outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.body
+                    )
+                    .order_by(outbox.c.id)
+                    .limit(self._batch_size)
+                    .with_for_update()
+                )
+            ).all()
+            if not rows:
+                return 0
+            await self._broker.send_batch(
+                [
+                    OutgoingMessage(
+                        topic=row.topic,
+                        key=row.key.encode() if row.key is not None else None,
+                        value=bytes(row.body),
+                        headers=tuple(decode_headers(row.headers)),
+                    )
+                    for row in rows
+                ]
+            )
+            await session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
+        return len(rows)
+
+    async def drain(self) -> int:
+        """Publish everything pending now."""
+        total = 0
+        while published := await self.drain_once():
+            total += published
+        return total
+
+    async def run(self) -> None:
+        """Publish until stopped; failures are logged and retried with backoff."""
+        self._wakeup = asyncio.Event()
+        backoff = self._poll_interval_s
+        while not self._stopping:
+            self._wakeup.clear()
+            try:
+                published = await self.drain()
+                backoff = self._poll_interval_s
+            except Exception:
+                log.exception("outbox relay failed; retrying in %.1fs", backoff)
+                published = 0
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            if published == 0 and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+
+    def start(self) -> None:
+        """Run in a background task."""
+        self._stopping = False
+        self._task = asyncio.create_task(self.run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        """Publish what is pending, then stop."""
+        self._stopping = True
+        self.wake()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        with contextlib.suppress(Exception):
+            await self.drain()

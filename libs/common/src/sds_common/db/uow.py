@@ -1,0 +1,152 @@
+"""The unit of work: one transaction, the state change and its outgoing messages together."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import MetaData, insert
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from sds_common.db.messaging import MessagingTables, add_messaging_tables
+from sds_common.events.base import Envelope, Event
+from sds_common.telemetry.tracing import inject_trace_headers
+
+
+def encode_headers(headers: Sequence[tuple[str, bytes]]) -> list[list[str]]:
+    """Headers as JSON-safe pairs (values base64, since Kafka header values are bytes)."""
+    return [[name, base64.b64encode(value).decode()] for name, value in headers]
+
+
+def decode_headers(raw: Sequence[Sequence[str]]) -> list[tuple[str, bytes]]:
+    """Inverse of ``encode_headers``."""
+    return [(name, base64.b64decode(value)) for name, value in raw]
+
+
+class UnitOfWork:
+    """A session in a transaction plus an outbox writer bound to it.
+
+    Handlers and routes change state through ``session`` and announce facts with ``emit``; they
+    never commit. The owner of the unit of work commits, and only then may the relay publish.
+    """
+
+    def __init__(
+        self,
+        *,
+        session: AsyncSession,
+        tables: MessagingTables,
+        actor: str,
+        topic_name: Callable[[str], str],
+        caused_by: Envelope | None = None,
+    ) -> None:
+        self.session = session
+        self.actor = actor
+        self.caused_by = caused_by
+        self._tables = tables
+        self._topic_name = topic_name
+        self.emitted: list[Envelope] = []
+        self._dirty_outbox = False
+
+    async def emit(
+        self,
+        event: Event,
+        *,
+        correlation_id: str | None = None,
+        project_id: str | None = None,
+    ) -> Envelope:
+        """Record ``event`` for publication when this transaction commits.
+
+        The envelope inherits correlation and project from the event being handled, if any.
+        """
+        envelope = Envelope.wrap(
+            event,
+            actor=self.actor,
+            correlation_id=correlation_id,
+            project_id=project_id,
+            caused_by=self.caused_by,
+        )
+        await self.add_raw(
+            topic=self._topic_name(event.topic),
+            key=envelope.key,
+            headers=inject_trace_headers(envelope.header_items()),
+            body=envelope.to_bytes(),
+        )
+        self.emitted.append(envelope)
+        return envelope
+
+    async def add_raw(
+        self, *, topic: str, key: str | None, headers: Sequence[tuple[str, bytes]], body: bytes
+    ) -> None:
+        """Queue an arbitrary message (physical topic) in the outbox, e.g. a dead letter."""
+        await self.session.execute(
+            insert(self._tables.outbox).values(
+                topic=topic, key=key, headers=encode_headers(headers), body=body
+            )
+        )
+        self._dirty_outbox = True
+
+    @property
+    def wrote_outbox(self) -> bool:
+        """Whether this unit of work queued any message."""
+        return self._dirty_outbox
+
+
+class Database:
+    """A service's engine, session factory and messaging tables.
+
+    Args:
+        engine: the async engine (see ``create_engine``).
+        metadata: the service's metadata; ``outbox``/``inbox`` are added to it.
+        topic_name: maps a logical topic to its physical name (``Settings.topic``).
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: AsyncEngine,
+        metadata: MetaData,
+        topic_name: Callable[[str], str] = lambda name: name,
+    ) -> None:
+        self.engine = engine
+        self.metadata = metadata
+        self.tables = add_messaging_tables(metadata)
+        self.topic_name = topic_name
+        self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._outbox_listeners: list[Callable[[], Any]] = []
+
+    def on_outbox_write(self, listener: Callable[[], Any]) -> None:
+        """Call ``listener`` after each commit that queued messages (wakes the relay)."""
+        self._outbox_listeners.append(listener)
+
+    def notify_outbox(self) -> None:
+        """Tell listeners that committed outbox rows are waiting."""
+        for listener in self._outbox_listeners:
+            listener()
+
+    @asynccontextmanager
+    async def unit_of_work(
+        self, *, actor: str, caused_by: Envelope | None = None
+    ) -> AsyncIterator[UnitOfWork]:
+        """Open a transaction; commit when the block succeeds, roll back when it raises."""
+        async with self.sessions() as session, session.begin():
+            uow = UnitOfWork(
+                session=session,
+                tables=self.tables,
+                actor=actor,
+                topic_name=self.topic_name,
+                caused_by=caused_by,
+            )
+            yield uow
+        if uow.wrote_outbox:
+            self.notify_outbox()
+
+    async def create_all(self) -> None:
+        """Create every table of the metadata without migrations (tests of the bus only)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.metadata.create_all)
+
+    async def dispose(self) -> None:
+        """Close the pool."""
+        await self.engine.dispose()

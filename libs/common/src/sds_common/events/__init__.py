@@ -1,0 +1,82 @@
+"""Event contracts shared by every service: envelope, payload models, catalogue, topics."""
+
+from sds_common.events.access import AuthenticationFailed, SyntheticDataDownloaded
+from sds_common.events.base import Envelope, Event
+from sds_common.events.catalog import (
+    CATALOGUE,
+    UnknownEventTypeError,
+    UnsupportedEventVersionError,
+    lookup,
+    parse_payload,
+    topic_of,
+)
+from sds_common.events.datasets import (
+    ColumnSummary,
+    DatasetDeleted,
+    DatasetProfiled,
+    DatasetRejected,
+    DatasetUploaded,
+)
+from sds_common.events.evaluation import (
+    EvaluationCompleted,
+    EvaluationFailed,
+    EvaluationRequested,
+)
+from sds_common.events.llm import ExplanationGenerated, ExplanationRequested
+from sds_common.events.privacy import (
+    DpConfigRejected,
+    PrivacyBudgetReleased,
+    PrivacyBudgetReserved,
+    PrivacyBudgetSpent,
+    PrivacySpec,
+)
+from sds_common.events.training import (
+    GenerationFailed,
+    GenerationRequested,
+    ModelTrained,
+    SyntheticDataGenerated,
+    TrainingCancelled,
+    TrainingCancelRequested,
+    TrainingFailed,
+    TrainingProgress,
+    TrainingRequested,
+    TrainingStarted,
+)
+
+__all__ = [
+    "CATALOGUE",
+    "AuthenticationFailed",
+    "ColumnSummary",
+    "DatasetDeleted",
+    "DatasetProfiled",
+    "DatasetRejected",
+    "DatasetUploaded",
+    "DpConfigRejected",
+    "Envelope",
+    "EvaluationCompleted",
+    "EvaluationFailed",
+    "EvaluationRequested",
+    "Event",
+    "ExplanationGenerated",
+    "ExplanationRequested",
+    "GenerationFailed",
+    "GenerationRequested",
+    "ModelTrained",
+    "PrivacyBudgetReleased",
+    "PrivacyBudgetReserved",
+    "PrivacyBudgetSpent",
+    "PrivacySpec",
+    "SyntheticDataDownloaded",
+    "SyntheticDataGenerated",
+    "TrainingCancelRequested",
+    "TrainingCancelled",
+    "TrainingFailed",
+    "TrainingProgress",
+    "TrainingRequested",
+    "TrainingStarted",
+    "UnknownEventTypeError",
+    "UnsupportedEventVersionError",
+    "lookup",
+    "parse_payload",
+    "topic_of",
+]

@@ -1,0 +1,1 @@
+"""The audit service: keeps the hash-chained audit log."""

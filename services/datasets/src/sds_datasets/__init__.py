@@ -1,0 +1,1 @@
+"""The datasets service: validates and profiles uploaded tables."""

@@ -1,0 +1,1 @@
+"""The evaluator service: scores synthetic data against the real holdout."""

@@ -1,0 +1,1 @@
+"""The llm service: explains reports from schemas and aggregates only."""

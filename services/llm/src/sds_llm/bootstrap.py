@@ -1,0 +1,24 @@
+"""Assembles the service from its spec and settings; adapters can be injected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sds_common.runtime.service import Service, ServiceSpec
+from sds_common.runtime.service import bootstrap as assemble
+from sds_common.settings import Settings
+from sds_llm import handlers
+from sds_llm.adapters.orm import metadata
+
+SPEC = ServiceSpec(
+    name="llm",
+    metadata=metadata,
+    migrations=Path(__file__).parent / "adapters" / "migrations",
+    subscriptions=handlers.subscriptions,
+)
+
+
+def bootstrap(settings: Settings, **adapters: Any) -> Service:
+    """Build the llm service; ``adapters`` go to ``sds_common.runtime.service.bootstrap``."""
+    return assemble(SPEC, settings, **adapters)

@@ -1,0 +1,10 @@
+"""Settings of this service: the shared ``SDS_*`` variables with its own defaults."""
+
+from sds_common.settings import Settings
+
+
+class LlmSettings(Settings):
+    """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults."""
+
+    service_name: str = "llm"
+    http_port: int = 8004

@@ -1,0 +1,1 @@
+"""The trainer service: trains DP synthesizers and samples from them."""
