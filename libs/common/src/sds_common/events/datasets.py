@@ -30,6 +30,9 @@ class DatasetUploaded(_DatasetEvent):
     format: TableFormat
     size_bytes: int = Field(ge=0)
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    target_column: str | None = Field(
+        default=None, description="column that ML-utility scores predict (optional)"
+    )
 
 
 class ColumnSummary(BaseModel):
@@ -52,8 +55,12 @@ class DatasetProfiled(_DatasetEvent):
     n_rows: int = Field(ge=0)
     n_columns: int = Field(ge=0)
     columns: tuple[ColumnSummary, ...]
-    profile_key: str
-    normalized_key: str
+    profile_key: str = Field(description="full profile JSON (statistics; not DP, owner-only)")
+    table_key: str = Field(description="the parsed, typed table (Parquet), all rows")
+    train_key: str = Field(description="rows a model may train on (Parquet)")
+    holdout_key: str = Field(description="rows no model ever sees; the evaluator's baseline")
+    holdout_rows: int = Field(ge=0)
+    target_column: str | None = None
 
 
 class DatasetRejected(_DatasetEvent):

@@ -19,6 +19,7 @@ class EvaluationRequested(_EvaluationEvent):
     event_type = "EvaluationRequested"
     evaluation_id: UUID
     synthetic_dataset_id: UUID
+    target_column: str | None = None
 
 
 class EvaluationCompleted(_EvaluationEvent):

@@ -51,10 +51,12 @@ class ModelTrained(_GeneratorEvent):
     generator_id: UUID
     dataset_id: UUID
     model_key: str
+    method: str
     epsilon: float | None
     delta: float | None
     epochs: int = Field(ge=0)
     duration_s: float = Field(ge=0.0)
+    privacy_report_key: str | None = None
 
 
 class TrainingFailed(_GeneratorEvent):
