@@ -3,7 +3,7 @@ SHELL := /bin/bash
 UV ?= uv
 PY := $(UV) run --frozen
 
-.PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded \
+.PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded up-distributed \
         bench-bus bench-synthesis bench-gateway bench-audit bench-peers clean
 
 install:            ## install the whole workspace (uv, pinned by uv.lock) into .venv
@@ -39,8 +39,14 @@ asyncapi: install   ## regenerate docs/events/ (AsyncAPI + JSON Schemas) from th
 up-embedded: install
 	@$(PY) python -m sds_studio up
 
+up-distributed: install services   ## every service as its own process on Kafka/PostgreSQL/Redis/S3
+	@$(PY) python -m sds_studio.distributed
+
 bench-bus: install services
 	@$(PY) python benchmarks/bus.py
+
+bench-synthesis: install
+	@$(PY) python benchmarks/synthesis.py
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

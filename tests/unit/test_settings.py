@@ -9,6 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from sds_common.settings import Settings
+from sds_datasets.config import DatasetsSettings
+from sds_gateway.config import GatewaySettings
+from sds_trainer.config import TrainerSettings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -17,7 +20,11 @@ def test_every_setting_is_documented_in_the_readme_and_nothing_else() -> None:
     text = README.read_text()
     section = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `(SDS_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
-    expected = {f"SDS_{name.upper()}" for name in Settings.model_fields}
+    expected = {
+        f"SDS_{name.upper()}"
+        for cls in (Settings, GatewaySettings, DatasetsSettings, TrainerSettings)
+        for name in cls.model_fields
+    }
     assert documented == expected
 
 

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     bus_retry_backoff_ms: int = Field(default=50, ge=0, description="first retry delay, doubles")
     outbox_poll_interval_ms: int = Field(default=200, ge=1, description="relay fallback poll")
 
+    jobs_lease_s: float = Field(
+        default=60.0, gt=0.0, description="a crashed worker's job is resumed after this long"
+    )
+
     storage: StorageKind = Field(default=StorageKind.LOCAL, description="local or s3")
     s3_endpoint: str = Field(default="localhost:9000", description="S3 host:port")
     s3_access_key: SecretStr = Field(default=SecretStr(""), description="S3 access key")

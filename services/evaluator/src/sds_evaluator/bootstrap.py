@@ -10,12 +10,14 @@ from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
 from sds_evaluator import handlers
 from sds_evaluator.adapters.orm import metadata
+from sds_evaluator.jobs import job_kinds
 
 SPEC = ServiceSpec(
     name="evaluator",
     metadata=metadata,
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=handlers.subscriptions,
+    jobs=job_kinds,
 )
 
 

@@ -10,12 +10,14 @@ from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
 from sds_trainer import handlers
 from sds_trainer.adapters.orm import metadata
+from sds_trainer.jobs import job_kinds
 
 SPEC = ServiceSpec(
     name="trainer",
     metadata=metadata,
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=handlers.subscriptions,
+    jobs=job_kinds,
 )
 
 

@@ -1,5 +1,7 @@
 """Settings of this service: the shared ``SDS_*`` variables with its own defaults."""
 
+from pydantic import Field
+
 from sds_common.settings import Settings
 
 
@@ -8,3 +10,18 @@ class TrainerSettings(Settings):
 
     service_name: str = "trainer"
     http_port: int = 8002
+    trainer_epsilon_budget: float = Field(
+        default=5.0, gt=0.0, description="total ε each dataset may spend over all trainings"
+    )
+    trainer_epsilon_cap: float = Field(
+        default=5.0, gt=0.0, description="policy cap: the most ε one training may ask for"
+    )
+    trainer_default_epochs: int | None = Field(
+        default=None, ge=1, description="epochs when a request names none (method default)"
+    )
+    trainer_device: str | None = Field(
+        default=None, description="torch device; default: cuda when available, else cpu"
+    )
+    trainer_threads: int | None = Field(
+        default=None, ge=1, description="torch CPU threads (default: torch's choice)"
+    )

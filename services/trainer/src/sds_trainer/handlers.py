@@ -1,11 +1,121 @@
-"""What the trainer service does for each event it consumes (filled in by the pipeline work)."""
+"""What the trainer does for each event: record datasets, queue trainings and samplings.
+
+Handlers only record facts and queue durable jobs (``jobs/``) in the consumer's transaction:
+training takes minutes and must survive a crash, so it never runs inside an event handler.
+"""
+
+from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from sds_common.bus import Subscription
+from sds_common.db import UnitOfWork
+from sds_common.events import (
+    DatasetDeleted,
+    DatasetProfiled,
+    Envelope,
+    Event,
+    GenerationRequested,
+    TrainingCancelRequested,
+    TrainingRequested,
+)
+from sds_common.jobs import enqueue, request_cancel
 from sds_common.runtime.service import Service
+from sds_trainer.adapters.orm import datasets, generators, jobs
+from sds_trainer.config import TrainerSettings
 
 
-def subscriptions(_service: Service) -> Sequence[Subscription]:
-    """The trainer service's event handlers."""
-    return ()
+def _insert(uow: UnitOfWork) -> Any:
+    return (
+        postgresql.insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+
+
+def subscriptions(service: Service) -> Sequence[Subscription]:
+    """The trainer's event handlers."""
+    settings = TrainerSettings.model_validate(service.settings.model_dump())
+
+    async def dataset_profiled(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, DatasetProfiled)
+        statement = (
+            _insert(uow)(datasets)
+            .values(
+                id=str(event.dataset_id),
+                project_id=envelope.project_id,
+                status="ready",
+                train_key=event.train_key,
+                train_rows=event.n_rows - event.holdout_rows,
+                columns=[c.model_dump(mode="json") for c in event.columns],
+                epsilon_total=settings.trainer_epsilon_budget,
+                delta_total=1.0,
+                epsilon_reserved=0.0,
+                epsilon_spent=0.0,
+                delta_spent=0.0,
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        await uow.session.execute(statement)
+
+    async def dataset_deleted(_envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, DatasetDeleted)
+        await uow.session.execute(
+            update(datasets).where(datasets.c.id == str(event.dataset_id)).values(status="deleted")
+        )
+
+    async def training_requested(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, TrainingRequested)
+        generator_id = str(event.generator_id)
+        await uow.session.execute(
+            _insert(uow)(generators)
+            .values(
+                id=generator_id,
+                dataset_id=str(event.dataset_id),
+                project_id=envelope.project_id,
+                method=event.method,
+                request=event.model_dump(mode="json"),
+                status="queued",
+            )
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        await enqueue(
+            uow,
+            jobs,
+            job_id=f"train:{generator_id}",
+            kind="train",
+            payload={"generator_id": generator_id, "envelope": envelope.model_dump(mode="json")},
+        )
+
+    async def cancel_requested(_envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, TrainingCancelRequested)
+        await request_cancel(uow, jobs, job_id=f"train:{event.generator_id}")
+
+    async def generation_requested(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, GenerationRequested)
+        await enqueue(
+            uow,
+            jobs,
+            job_id=f"sample:{event.synthetic_dataset_id}",
+            kind="sample",
+            payload={"envelope": envelope.model_dump(mode="json")},
+        )
+
+    return [
+        Subscription.of(DatasetProfiled, dataset_profiled, name="trainer.dataset_profiled"),
+        Subscription.of(DatasetDeleted, dataset_deleted, name="trainer.dataset_deleted"),
+        Subscription.of(TrainingRequested, training_requested, name="trainer.training_requested"),
+        Subscription.of(TrainingCancelRequested, cancel_requested, name="trainer.cancel_requested"),
+        Subscription.of(
+            GenerationRequested, generation_requested, name="trainer.generation_requested"
+        ),
+    ]
+
+
+async def generator_row(uow: UnitOfWork, generator_id: str) -> Any:
+    """The trainer's record of a generator, or None."""
+    return (
+        await uow.session.execute(select(generators).where(generators.c.id == generator_id))
+    ).one_or_none()

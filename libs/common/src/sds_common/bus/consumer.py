@@ -1,9 +1,12 @@
 """The event consumer: decode, deduplicate, handle in a transaction, retry, dead-letter, commit.
 
-One partition batch is applied in ONE database transaction on the fast path: the inbox rows of
-the whole batch are inserted with ``ON CONFLICT DO NOTHING``, so only the (handler, event) pairs
-not seen before run, and the handlers' writes and outgoing events commit with them. The broker
-offset is committed only after that. If any handler raises, the transaction is rolled back and
+The messages of one fetch (one or several partitions, each in offset order) are applied in ONE
+database transaction on the fast path: the inbox rows of the whole batch are inserted with
+``ON CONFLICT DO NOTHING``, so only the (handler, event) pairs not seen before run (once, even if
+a redelivery put an event twice in the batch), and the handlers' writes and outgoing events
+commit with them. The broker offsets are committed only after that, in one request. Fewer,
+larger transactions and commits are what let the bus keep up (``benchmarks/bus.py``). If any
+handler raises, the transaction is rolled back and
 the batch is replayed one (message, handler) pair at a time, each in its own transaction with
 bounded retries; a pair that keeps failing is dead-lettered (through the outbox, in the same
 transaction that records it in the inbox) and the others go on. Messages that can never succeed
@@ -13,6 +16,7 @@ transaction that records it in the inbox) and the others go on. Messages that ca
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 from pydantic import ValidationError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 from sds_common.bus.ports import Broker, BrokerConsumer, ReceivedMessage
 from sds_common.db.uow import Database, UnitOfWork
@@ -149,10 +154,10 @@ class EventConsumer:
             while not self._stopping:
                 try:
                     batches = await consumer.fetch(timeout_ms=200, max_records=self._max_batch)
-                    for batch in batches:
-                        await self.process_batch(batch)
+                    if batches:
+                        await self.process_batches(batches)
                         await consumer.commit(
-                            {(batch[-1].topic, batch[-1].partition): batch[-1].offset + 1}
+                            {(b[-1].topic, b[-1].partition): b[-1].offset + 1 for b in batches}
                         )
                 except asyncio.CancelledError:
                     raise
@@ -172,7 +177,15 @@ class EventConsumer:
 
     async def process_batch(self, batch: Sequence[ReceivedMessage]) -> None:
         """Apply one partition's messages; returns once their effects are committed."""
-        items = [self._decode(message) for message in batch]
+        await self.process_batches([batch])
+
+    async def process_batches(self, batches: Sequence[Sequence[ReceivedMessage]]) -> None:
+        """Apply one fetch (messages of several partitions) in one transaction when possible.
+
+        Each partition's messages are applied in offset order; returns once their effects are
+        committed, after which the caller commits every partition's offset in one request.
+        """
+        items = [self._decode(message) for batch in batches for message in batch]
         work = [item for item in items if item.targets or item.poison]
         if work:
             try:
@@ -216,12 +229,12 @@ class EventConsumer:
             fresh = await self._claim(uow.session, pairs)
             for item in work:
                 if item.poison:
-                    if (self._inbox_name(None), item.dedup_id) in fresh:
+                    if _take(fresh, (self._inbox_name(None), item.dedup_id)):
                         await self._dead_letter(uow, item, reason=item.poison, error=item.error)
                     continue
                 uow.caused_by = item.envelope
                 for sub in item.targets:
-                    if (self._inbox_name(sub), item.dedup_id) not in fresh:
+                    if not _take(fresh, (self._inbox_name(sub), item.dedup_id)):
                         continue
                     try:
                         await self._call(sub, item, uow)
@@ -290,16 +303,23 @@ class EventConsumer:
         """Insert inbox rows; return the pairs that were not there before."""
         if not pairs:
             return set()
+        # One parameter set per row (an executemany, sent as multi-row INSERTs with RETURNING)
+        # rather than one statement with the rows in its VALUES clause: the statement stays the
+        # same whatever the batch size, so SQLAlchemy compiles it once instead of per batch.
+        rows = [{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs]
+        result = await session.execute(self._claim_statement, rows)
+        return {(row.handler, row.event_id) for row in result}
+
+    @functools.cached_property
+    def _claim_statement(self) -> ReturningInsert[str, str]:
         inbox = self._database.tables.inbox
         dialect = postgresql if self._database.engine.dialect.name == "postgresql" else sqlite
-        statement = (
+        statement: ReturningInsert[str, str] = (
             dialect.insert(inbox)
-            .values([{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs])
             .on_conflict_do_nothing(index_elements=["handler", "event_id"])
             .returning(inbox.c.handler, inbox.c.event_id)
         )
-        rows = (await session.execute(statement)).all()
-        return {(row.handler, row.event_id) for row in rows}
+        return statement
 
     async def _dead_letter(
         self,
@@ -344,6 +364,14 @@ class EventConsumer:
     def _fault(self, point: str) -> None:
         if self._fault_hook is not None:
             self._fault_hook(point)
+
+
+def _take(fresh: set[tuple[str, str]], pair: tuple[str, str]) -> bool:
+    """Whether ``pair`` was newly claimed; a second copy of it in the same batch gets False."""
+    if pair in fresh:
+        fresh.discard(pair)
+        return True
+    return False
 
 
 def _short(exc: BaseException) -> str:

@@ -1,8 +1,10 @@
 """The outbox relay: publishes committed outbox rows in order, then deletes them.
 
-Rows are locked (``FOR UPDATE`` on PostgreSQL; SQLite's write lock serves the same purpose), so
-several relays of one service never interleave and per-key order survives. A crash after the
-send and before the delete re-sends those rows: at-least-once, made harmless by the inbox.
+Each pass deletes the oldest rows with ``DELETE .. RETURNING`` (their ids picked ``FOR UPDATE`` on
+PostgreSQL; SQLite's write lock serves the same purpose), sends them, then commits: one statement
+per batch, and several relays of one service never interleave, so per-key order survives. A crash
+after the send and before the commit re-sends those rows: at-least-once, made harmless by the
+inbox.
 """
 
 from __future__ import annotations
@@ -44,6 +46,15 @@ class OutboxRelay:
         self._wakeup: asyncio.Event | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        outbox = database.tables.outbox
+        oldest = (
+            select(outbox.c.id).order_by(outbox.c.id).limit(batch_size).with_for_update()
+        ).scalar_subquery()
+        self._take = (
+            delete(outbox)
+            .where(outbox.c.id.in_(oldest))
+            .returning(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.body)
+        )
         database.on_outbox_write(self.wake)
 
     def wake(self) -> None:
@@ -53,18 +64,11 @@ class OutboxRelay:
 
     async def drain_once(self) -> int:
         """Publish up to one batch of pending rows. Returns how many were published."""
-        outbox = self._database.tables.outbox
         async with self._database.sessions() as session, session.begin():
-            rows = (
-                await session.execute(
-                    select(
-                        outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.body
-                    )
-                    .order_by(outbox.c.id)
-                    .limit(self._batch_size)
-                    .with_for_update()
-                )
-            ).all()
+            # Claim and delete the oldest rows in one statement; the delete only becomes final
+            # when the transaction commits, after the broker accepted them (a failed send rolls
+            # it back and the rows stay for the next pass).
+            rows = sorted((await session.execute(self._take)).all(), key=lambda row: row.id)
             if not rows:
                 return 0
             await self._broker.send_batch(
@@ -78,15 +82,18 @@ class OutboxRelay:
                     for row in rows
                 ]
             )
-            await session.execute(delete(outbox).where(outbox.c.id.in_([row.id for row in rows])))
         return len(rows)
 
     async def drain(self) -> int:
-        """Publish everything pending now."""
+        """Publish everything committed before the call."""
         total = 0
-        while published := await self.drain_once():
+        while True:
+            published = await self.drain_once()
             total += published
-        return total
+            # A short batch saw every row committed before its SELECT, so another pass would
+            # only cost a transaction to find nothing; rows committed since then woke us again.
+            if published < self._batch_size:
+                return total
 
     async def run(self) -> None:
         """Publish until stopped; failures are logged and retried with backoff."""

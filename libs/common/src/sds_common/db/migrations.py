@@ -128,3 +128,29 @@ def drop_messaging_tables() -> None:
 
     op.drop_table("inbox")
     op.drop_table("outbox")
+
+
+def create_job_table() -> None:
+    """Migration step for services with durable background jobs (``sds_common.jobs``)."""
+    from alembic import op  # noqa: PLC0415
+
+    op.create_table(
+        "jobs",
+        sa.Column("id", sa.String(64), primary_key=True),
+        sa.Column("kind", sa.String(64), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("lease_owner", sa.String(64), nullable=True),
+        sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("not_before", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("cancel_requested", sa.Boolean(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+    op.create_index("ix_jobs_status", "jobs", ["status"])

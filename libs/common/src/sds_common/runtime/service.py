@@ -9,10 +9,11 @@ otherwise they are built from settings. Nothing here does I/O until ``start``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, text
@@ -23,6 +24,7 @@ from sds_common.bus.runtime import Messaging, build_broker
 from sds_common.db.engine import create_engine
 from sds_common.db.migrations import upgrade
 from sds_common.db.uow import Database
+from sds_common.jobs import JobKind, JobRunner, add_job_table
 from sds_common.runtime.app import create_service_app
 from sds_common.settings import Settings
 from sds_common.storage import ObjectStore, build_object_store
@@ -39,6 +41,8 @@ class ServiceSpec:
         migrations: its Alembic script folder.
         subscriptions: builds its event handlers from the assembled service.
         routers: builds its HTTP routers (mounted under ``/api/v1``) from the service.
+        jobs: builds its durable background job kinds (needs a ``jobs`` table in ``metadata``).
+        job_concurrency: jobs run at once by this process.
     """
 
     name: str
@@ -46,6 +50,8 @@ class ServiceSpec:
     migrations: Path
     subscriptions: Callable[[Service], Sequence[Subscription]] = lambda _service: ()
     routers: Callable[[Service], Sequence[APIRouter]] = lambda _service: ()
+    jobs: Callable[[Service], Mapping[str, JobKind]] = lambda _service: {}
+    job_concurrency: int = 1
 
 
 @dataclass
@@ -62,6 +68,8 @@ class Service:
     owns_storage: bool = True
     fault_hook: FaultHook | None = None
     messaging: Messaging | None = field(default=None, init=False)
+    jobs: JobRunner | None = field(default=None, init=False)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -93,9 +101,22 @@ class Service:
             fault_hook=self.fault_hook,
         )
         await self.messaging.start()
+        kinds = self.spec.jobs(self)
+        if kinds:
+            self.jobs = JobRunner(
+                database=self.database,
+                table=add_job_table(self.spec.metadata),
+                kinds=kinds,
+                concurrency=self.spec.job_concurrency,
+                lease_s=self.settings.jobs_lease_s,
+            )
+            self.jobs.start()
 
     async def stop(self) -> None:
-        """Finish the batch in flight, flush the outbox, close connections."""
+        """Hand back running jobs, finish the batch in flight, flush the outbox, disconnect."""
+        if self.jobs is not None:
+            await self.jobs.stop()
+            self.jobs = None
         if self.messaging is not None:
             await self.messaging.stop()
             self.messaging = None

@@ -1,0 +1,432 @@
+"""Durable background jobs: long work that survives a crash, never an in-process fire-and-forget.
+
+An event handler that starts minutes of work (training, evaluation) only *enqueues* a job row in
+its transaction. A ``JobRunner`` claims queued jobs with a lease, runs them, and renews the lease
+while they run. If the process dies, the lease expires and the job is claimed again (by this
+process after a restart, or another replica), and the handler resumes from its own checkpoint.
+A job that keeps failing is given up after ``max_attempts`` and its ``on_give_up`` runs, so the
+failure is announced (and, for training, the privacy budget released) instead of lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    func,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from sds_common.db.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+)
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+
+
+def add_job_table(metadata: MetaData) -> Table:
+    """Add the ``jobs`` table to a service's metadata (once) and return it."""
+    if "jobs" in metadata.tables:
+        return metadata.tables["jobs"]
+    return Table(
+        "jobs",
+        metadata,
+        Column("id", String(64), primary_key=True),
+        Column("kind", String(64), nullable=False),
+        Column("payload", JSON, nullable=False),
+        Column("status", String(16), nullable=False, index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("lease_owner", String(64), nullable=True),
+        Column("lease_until", DateTime(timezone=True), nullable=True),
+        Column("not_before", DateTime(timezone=True), nullable=True),
+        Column("cancel_requested", Boolean, nullable=False, default=False),
+        Column("error", Text, nullable=True),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    )
+
+
+class JobFailedError(Exception):
+    """A job failed for a reason that retrying cannot fix (bad config, bad data)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class JobDeferredError(Exception):
+    """The job cannot run yet (e.g. an event it depends on has not arrived); retry later."""
+
+    def __init__(self, reason: str, *, delay_s: float = 1.0) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+async def enqueue(
+    uow: UnitOfWork, table: Table, *, job_id: str, kind: str, payload: Mapping[str, Any]
+) -> bool:
+    """Queue a job in the caller's transaction. Idempotent: returns False if it already exists."""
+    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .values(
+            id=job_id,
+            kind=kind,
+            payload=dict(payload),
+            status=QUEUED,
+            attempts=0,
+            cancel_requested=False,
+            created_at=_now(),
+            updated_at=_now(),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    result = await uow.session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def request_cancel(uow: UnitOfWork, table: Table, *, job_id: str) -> bool:
+    """Flag an open job for cancellation; returns whether it was still open."""
+    result = await uow.session.execute(
+        update(table)
+        .where(table.c.id == job_id, table.c.status.in_([QUEUED, RUNNING]))
+        .values(cancel_requested=True, updated_at=_now())
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def cancel_requested(uow: UnitOfWork, table: Table, *, job_id: str) -> bool:
+    """Whether cancellation of a job was requested (read in the caller's transaction)."""
+    flag = (
+        await uow.session.execute(select(table.c.cancel_requested).where(table.c.id == job_id))
+    ).scalar_one_or_none()
+    return bool(flag)
+
+
+async def finish(
+    uow: UnitOfWork, table: Table, *, job_id: str, status: str, error: str | None = None
+) -> None:
+    """Mark a job terminal in the caller's transaction (with the events announcing it)."""
+    if status not in TERMINAL:
+        raise ValueError(f"{status} is not a terminal status")
+    await uow.session.execute(
+        update(table)
+        .where(table.c.id == job_id)
+        .values(status=status, error=error, lease_owner=None, lease_until=None, updated_at=_now())
+    )
+
+
+@dataclass
+class JobContext:
+    """What a running job sees."""
+
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    attempt: int
+    database: Database
+    table: Table
+    runner: JobRunner
+
+    async def heartbeat(self) -> bool:
+        """Renew the lease; returns whether cancellation was requested."""
+        return await self.runner.renew(self.id)
+
+    async def finish(self, uow: UnitOfWork, *, status: str, error: str | None = None) -> None:
+        """Mark this job terminal inside ``uow`` (commit it with the events that announce it)."""
+        await finish(uow, self.table, job_id=self.id, status=status, error=error)
+
+
+JobHandler = Callable[[JobContext], Awaitable[None]]
+GiveUpHandler = Callable[[JobContext, str, str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How to run one kind of job.
+
+    Attributes:
+        run: does the work; must call ``ctx.finish(uow, status=...)`` in its final transaction.
+            Raise ``JobFailedError`` for a permanent failure, ``JobDeferredError`` to wait.
+        give_up: announces a permanent failure (code, message) in a transaction it opens, and
+            calls ``ctx.finish(uow, status="failed")`` there.
+    """
+
+    run: JobHandler
+    give_up: GiveUpHandler
+
+
+class JobRunner:
+    """Claims and runs a service's jobs, ``concurrency`` at a time.
+
+    Args:
+        database: the service's database (its ``jobs`` table).
+        table: the ``jobs`` table.
+        kinds: what to do per job kind.
+        lease_s: how long a claim lasts without a heartbeat.
+        max_attempts: claims before a job is given up.
+        poll_s: how often to look for work when idle (``wake`` shortens it).
+        concurrency: jobs run at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        table: Table,
+        kinds: Mapping[str, JobKind],
+        lease_s: float = 60.0,
+        max_attempts: int = 3,
+        poll_s: float = 0.5,
+        concurrency: int = 1,
+    ) -> None:
+        self._database = database
+        self._table = table
+        self._kinds = dict(kinds)
+        self._lease = timedelta(seconds=lease_s)
+        self._max_attempts = max_attempts
+        self._poll_s = poll_s
+        self._concurrency = concurrency
+        self.worker_id = f"w-{uuid.uuid4().hex[:12]}"
+        self._wakeup: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+        self._running: dict[str, asyncio.Task[None]] = {}
+        database.on_outbox_write(self.wake)
+
+    def wake(self) -> None:
+        """Look for work now (called after commits that may have queued a job)."""
+        if self._wakeup is not None:
+            self._wakeup.set()
+
+    def start(self) -> None:
+        """Start the worker loops."""
+        self._stopping = False
+        self._wakeup = asyncio.Event()
+        self._tasks = [
+            asyncio.create_task(self._loop(), name=f"jobs-{i}") for i in range(self._concurrency)
+        ]
+
+    async def stop(self, *, grace_s: float = 5.0) -> None:
+        """Stop claiming; give running jobs ``grace_s`` to finish, then hand them back.
+
+        A job handed back keeps its lease until it expires and is then resumed from its last
+        checkpoint, by this service after a restart or by another replica.
+        """
+        self._stopping = True
+        self.wake()
+        running = list(self._running.values())
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=grace_s)
+            for task in pending:
+                task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in [*self._tasks, *running]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    async def run_until_idle(self, *, timeout_s: float = 60.0) -> None:
+        """Run queued jobs in this task until none is left (tests and tools)."""
+        async with asyncio.timeout(timeout_s):
+            while (claimed := await self._claim()) is not None:
+                await self._execute(claimed)
+
+    async def _loop(self) -> None:
+        assert self._wakeup is not None
+        while not self._stopping:
+            try:
+                claimed = await self._claim()
+            except Exception:
+                log.exception("claiming a job failed")
+                claimed = None
+            if claimed is None:
+                self._wakeup.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._poll_s)
+                continue
+            task = asyncio.create_task(self._execute(claimed), name=f"job-{claimed.id}")
+            self._running[claimed.id] = task
+            try:
+                await asyncio.shield(task)
+            finally:
+                self._running.pop(claimed.id, None)
+
+    async def _claim(self) -> JobContext | None:
+        t = self._table
+        now = _now()
+        async with self._database.sessions() as session, session.begin():
+            candidate = (
+                select(t.c.id)
+                .where(
+                    or_(
+                        and_(
+                            t.c.status == QUEUED,
+                            or_(t.c.not_before.is_(None), t.c.not_before <= now),
+                        ),
+                        and_(t.c.status == RUNNING, t.c.lease_until < now),
+                    )
+                )
+                .order_by(t.c.created_at, t.c.id)
+                .limit(1)
+            )
+            if session.get_bind().dialect.name == "postgresql":
+                candidate = candidate.with_for_update(skip_locked=True)
+            job_id = (await session.execute(candidate)).scalar_one_or_none()
+            if job_id is None:
+                return None
+            row = (
+                await session.execute(
+                    update(t)
+                    .where(t.c.id == job_id)
+                    .values(
+                        status=RUNNING,
+                        lease_owner=self.worker_id,
+                        lease_until=now + self._lease,
+                        attempts=t.c.attempts + 1,
+                        updated_at=now,
+                    )
+                    .returning(t.c.id, t.c.kind, t.c.payload, t.c.attempts)
+                )
+            ).one()
+        return JobContext(
+            id=row.id,
+            kind=row.kind,
+            payload=dict(row.payload),
+            attempt=row.attempts,
+            database=self._database,
+            table=t,
+            runner=self,
+        )
+
+    async def renew(self, job_id: str) -> bool:
+        """Extend a claim; returns whether cancellation was requested."""
+        t = self._table
+        async with self._database.sessions() as session, session.begin():
+            await session.execute(
+                update(t)
+                .where(t.c.id == job_id, t.c.lease_owner == self.worker_id)
+                .values(lease_until=_now() + self._lease, updated_at=_now())
+            )
+            flag = (
+                await session.execute(select(t.c.cancel_requested).where(t.c.id == job_id))
+            ).scalar_one()
+        return bool(flag)
+
+    async def _execute(self, ctx: JobContext) -> None:
+        kind = self._kinds.get(ctx.kind)
+        if kind is None:
+            await self._mark(ctx.id, status=FAILED, error=f"no handler for job kind {ctx.kind!r}")
+            return
+        if ctx.attempt > self._max_attempts:
+            await kind.give_up(
+                ctx, "too_many_attempts", f"gave up after {self._max_attempts} attempts"
+            )
+            return
+        keepalive = asyncio.create_task(self._keepalive(ctx), name=f"lease-{ctx.id}")
+        try:
+            await kind.run(ctx)
+        except JobDeferredError as exc:
+            await self._defer(ctx, exc)
+        except JobFailedError as exc:
+            await kind.give_up(ctx, exc.code, exc.message)
+        except asyncio.CancelledError:
+            raise  # shutdown: the lease expires and the job is resumed later
+        except Exception as exc:
+            log.exception("job %s (%s) attempt %d failed", ctx.id, ctx.kind, ctx.attempt)
+            if ctx.attempt >= self._max_attempts:
+                await kind.give_up(ctx, "internal_error", f"{type(exc).__name__}: {exc}")
+            else:
+                await self._requeue(ctx.id, delay_s=min(2.0**ctx.attempt, 30.0))
+        finally:
+            keepalive.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keepalive
+
+    async def _keepalive(self, ctx: JobContext) -> None:
+        """Renew the lease while the job runs, however long one step of it takes."""
+        interval = max(self._lease.total_seconds() / 3, 0.05)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.renew(ctx.id)
+            except Exception:  # a missed renewal is retried; the lease has slack for it
+                log.warning("could not renew the lease of job %s", ctx.id, exc_info=True)
+
+    async def _defer(self, ctx: JobContext, exc: JobDeferredError) -> None:
+        t = self._table
+        async with self._database.sessions() as session, session.begin():
+            # A deferral is not a failed attempt: give the attempt back.
+            await session.execute(
+                update(t)
+                .where(t.c.id == ctx.id)
+                .values(
+                    status=QUEUED,
+                    attempts=t.c.attempts - 1,
+                    lease_owner=None,
+                    lease_until=None,
+                    not_before=_now() + timedelta(seconds=exc.delay_s),
+                    error=str(exc),
+                    updated_at=_now(),
+                )
+            )
+
+    async def _requeue(self, job_id: str, *, delay_s: float) -> None:
+        t = self._table
+        async with self._database.sessions() as session, session.begin():
+            await session.execute(
+                update(t)
+                .where(t.c.id == job_id)
+                .values(
+                    status=QUEUED,
+                    lease_owner=None,
+                    lease_until=None,
+                    not_before=_now() + timedelta(seconds=delay_s),
+                    updated_at=_now(),
+                )
+            )
+
+    async def _mark(self, job_id: str, *, status: str, error: str | None) -> None:
+        async with self._database.unit_of_work(actor="jobs") as uow:
+            await finish(uow, self._table, job_id=job_id, status=status, error=error)
+
+
+async def job_status(database: Database, table: Table, job_id: str) -> str | None:
+    """The status of a job, or None if unknown."""
+    async with database.sessions() as session:
+        return (
+            await session.execute(select(table.c.status).where(table.c.id == job_id))
+        ).scalar_one_or_none()

@@ -1,0 +1,205 @@
+"""``evaluate``: every metric of one synthetic table, assembled into the report."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+from threadpoolctl import threadpool_limits  # type: ignore[import-untyped, unused-ignore]
+
+from sds_evaluator.domain.columns import ColumnLike, sample_rows, usable_columns
+from sds_evaluator.domain.fidelity import fidelity_section
+from sds_evaluator.domain.guarantee import privacy_guarantee
+from sds_evaluator.domain.models import (
+    EvaluationConfig,
+    EvaluationReport,
+    Metric,
+    PrivacyGuarantee,
+    PrivacyRiskSection,
+    UtilitySection,
+)
+from sds_evaluator.domain.privacy_risk import privacy_risk_section
+from sds_evaluator.domain.utility import utility_section
+
+HEADLINE_KEYS = (
+    "fidelity",
+    "column_shapes",
+    "column_pairs",
+    "fidelity_reference",
+    "utility_tstr_auc",
+    "utility_trtr_auc",
+    "utility_tstr_r2",
+    "utility_trtr_r2",
+    "utility_ratio",
+    "dcr_share",
+    "exact_copies",
+    "mia_auc",
+    "mia_epsilon_lower_bound",
+    "attribute_inference_advantage",
+)
+
+METHODS = [
+    "Column shapes: numeric and datetime columns score 1 - Kolmogorov-Smirnov statistic of the "
+    "present values, times 1 - the difference in missing-value shares; categorical and boolean "
+    "columns score 1 - total variation distance, with missing values as a category.",
+    "Column pair trends: two numeric columns score 1 - |Spearman(real) - Spearman(synthetic)| / 2; "
+    "every other pair scores 1 - total variation distance between the joint frequency tables "
+    "(numeric columns cut at 10 real quantiles, missing values as their own cell, categories "
+    "beyond the 50 most frequent folded together). Heatmaps show association strength: "
+    "|Spearman|, Cramér's V, or the correlation ratio eta for numeric-categorical pairs.",
+    "Overall fidelity: the mean of the column-shape average and the pair-trend average, as in "
+    "SDMetrics' QualityReport. The reference is the same score between real training and real "
+    "holdout rows.",
+    "ML utility: histogram gradient boosting, trained once on synthetic rows (TSTR) and once on "
+    "real training rows (TRTR), both tested on the real holdout. Binary ROC-AUC uses the real "
+    "data's minority class as positive; multiclass ROC-AUC is the macro one-vs-rest average.",
+    "Distance space for privacy checks: numeric columns standardised with the training rows' mean "
+    "and standard deviation plus a missing-value indicator; categorical columns one-hot encoded "
+    "and scaled so a mismatch counts as much as one standard deviation; Euclidean distance, "
+    "exact nearest neighbours.",
+    "Membership inference: members are training rows, non-members holdout rows; the attack score "
+    "is minus the distance to the closest synthetic row. The empirical epsilon lower bound picks a "
+    "threshold on half the rows and evaluates log((TPR - delta) / FPR) on the other half with "
+    "one-sided Clopper-Pearson bounds (95% overall confidence).",
+    "Attribute inference: for the target and sensitive-sounding columns, the value of the nearest "
+    "synthetic row on all other columns is the guess (numeric columns in 5 quantile bins); the "
+    "member advantage is its accuracy on training rows minus that on holdout rows.",
+]
+
+
+def _headline(*sections: Sequence[Metric]) -> dict[str, float]:
+    values = {m.key: m.value for section in sections for m in section}
+    headline: dict[str, float] = {}
+    for key in HEADLINE_KEYS:
+        value = values.get(key)
+        if value is not None and math.isfinite(value):
+            headline[key] = float(value)
+    return headline
+
+
+def headline_scores(report: EvaluationReport) -> dict[str, float]:
+    """The flat headline numbers for ``EvaluationCompleted.scores`` (absent keys: not computed)."""
+    return dict(report.scores)
+
+
+def _contradiction(risk: PrivacyRiskSection, guarantee: PrivacyGuarantee) -> PrivacyRiskSection:
+    bound = next((m.value for m in risk.metrics if m.key == "mia_epsilon_lower_bound"), None)
+    if guarantee.epsilon is None or bound is None or bound <= guarantee.epsilon:
+        return risk
+    warning = (
+        f"WARNING: the attack proves epsilon >= {bound:.3g}, above the claimed epsilon = "
+        f"{guarantee.epsilon:.3g}. The DP claim is contradicted: check the training pipeline "
+        "(preprocessing outside the privacy budget, wrong accounting, or leaked rows)."
+    )
+    return risk.model_copy(update={"notes": [warning, *risk.notes]})
+
+
+def evaluate(
+    *,
+    real_train: pd.DataFrame,
+    real_holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[ColumnLike],
+    target: str | None = None,
+    privacy: Mapping[str, Any] | None = None,
+    seed: int = 0,
+    config: EvaluationConfig | None = None,
+) -> EvaluationReport:
+    """Score a synthetic table for fidelity, ML utility and empirical privacy risk.
+
+    Args:
+        real_train: the rows the generator was trained on.
+        real_holdout: real rows no model ever saw.
+        synthetic: the generated rows.
+        columns: the schema; identifier and text columns (and columns missing from any table)
+            are left out of every metric.
+        target: the column to predict for ML utility; None detects a categorical one, if any.
+        privacy: the generator's DP facts (epsilon, delta, mechanism, ...); None if not DP.
+        seed: makes every sample, split and model deterministic.
+        config: caps for wide or long tables; defaults suit tables up to ~100k rows.
+
+    Returns:
+        The report. ``scores`` holds the flat headline numbers.
+    """
+    cfg = config or EvaluationConfig()
+    with threadpool_limits(limits=cfg.max_threads):
+        return _evaluate(
+            real_train=real_train,
+            real_holdout=real_holdout,
+            synthetic=synthetic,
+            columns=columns,
+            target=target,
+            privacy=privacy,
+            seed=seed,
+            cfg=cfg,
+        )
+
+
+def _evaluate(
+    *,
+    real_train: pd.DataFrame,
+    real_holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    columns: Sequence[ColumnLike],
+    target: str | None,
+    privacy: Mapping[str, Any] | None,
+    seed: int,
+    cfg: EvaluationConfig,
+) -> EvaluationReport:
+    timings: dict[str, float] = {}
+    used, excluded = usable_columns(columns, [real_train, real_holdout, synthetic])
+    started = time.perf_counter()
+    fidelity = fidelity_section(
+        real_train=sample_rows(real_train, limit=cfg.max_fidelity_rows, seed=seed),
+        real_holdout=sample_rows(real_holdout, limit=cfg.max_fidelity_rows, seed=seed),
+        synthetic=sample_rows(synthetic, limit=cfg.max_fidelity_rows, seed=seed),
+        columns=used,
+        config=cfg,
+        seed=seed,
+    )
+    timings["fidelity"] = time.perf_counter() - started
+    started = time.perf_counter()
+    utility: UtilitySection = utility_section(
+        real_train=real_train,
+        real_holdout=real_holdout,
+        synthetic=synthetic,
+        columns=used,
+        target=target,
+        config=cfg,
+        seed=seed,
+    )
+    timings["utility"] = time.perf_counter() - started
+    started = time.perf_counter()
+    guarantee = privacy_guarantee(privacy)
+    risk = privacy_risk_section(
+        real_train=real_train,
+        real_holdout=real_holdout,
+        synthetic=synthetic,
+        columns=used,
+        target=utility.target,
+        delta=guarantee.delta or 0.0,
+        config=cfg,
+        seed=seed,
+    )
+    risk = _contradiction(risk, guarantee)
+    timings["privacy_risk"] = time.perf_counter() - started
+    return EvaluationReport(
+        seed=seed,
+        rows={
+            "real_train": len(real_train),
+            "real_holdout": len(real_holdout),
+            "synthetic": len(synthetic),
+        },
+        columns_used=used,
+        columns_excluded=excluded,
+        scores=_headline(fidelity.metrics, utility.metrics, risk.metrics),
+        fidelity=fidelity,
+        utility=utility,
+        privacy_risk=risk,
+        privacy_guarantee=guarantee,
+        methods=METHODS,
+        timings_s={k: round(v, 3) for k, v in timings.items()},
+    )

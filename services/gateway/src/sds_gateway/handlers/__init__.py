@@ -1,0 +1,59 @@
+"""What the gateway does with each event it consumes: keep its read models current.
+
+Every handler is idempotent (the consumer's inbox drops redeliveries, and status updates are
+conditional, see ``adapters.records``) and tolerates reordering: a status only moves forward, a
+late progress report after the end changes nothing, and an event about a resource this gateway
+never created is ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sds_common.bus import Subscription
+from sds_common.events import (
+    DatasetProfiled,
+    DatasetRejected,
+    DpConfigRejected,
+    EvaluationCompleted,
+    EvaluationFailed,
+    GenerationFailed,
+    ModelTrained,
+    PrivacyBudgetReleased,
+    PrivacyBudgetReserved,
+    PrivacyBudgetSpent,
+    SyntheticDataGenerated,
+    TrainingCancelled,
+    TrainingFailed,
+    TrainingProgress,
+    TrainingStarted,
+)
+from sds_gateway.adapters.notifier import JobNotifier
+from sds_gateway.handlers.base import subscribe
+from sds_gateway.handlers.datasets import DatasetHandlers
+from sds_gateway.handlers.outputs import OutputHandlers
+from sds_gateway.handlers.training import TrainingHandlers
+
+
+def subscriptions(*, notifier: JobNotifier) -> Sequence[Subscription]:
+    """The gateway's event handlers."""
+    ds = DatasetHandlers(notifier)
+    tr = TrainingHandlers(notifier)
+    out = OutputHandlers(notifier)
+    return (
+        subscribe(DatasetProfiled, ds.dataset_profiled),
+        subscribe(DatasetRejected, ds.dataset_rejected),
+        subscribe(PrivacyBudgetReserved, ds.privacy_entry, name="gateway.privacy_reserved"),
+        subscribe(PrivacyBudgetSpent, ds.privacy_entry, name="gateway.privacy_spent"),
+        subscribe(PrivacyBudgetReleased, ds.privacy_entry, name="gateway.privacy_released"),
+        subscribe(TrainingStarted, tr.training_started),
+        subscribe(TrainingProgress, tr.training_progress),
+        subscribe(ModelTrained, tr.model_trained),
+        subscribe(TrainingFailed, tr.training_failed),
+        subscribe(TrainingCancelled, tr.training_cancelled),
+        subscribe(DpConfigRejected, tr.dp_config_rejected),
+        subscribe(SyntheticDataGenerated, out.synthetic_generated),
+        subscribe(GenerationFailed, out.generation_failed),
+        subscribe(EvaluationCompleted, out.evaluation_completed),
+        subscribe(EvaluationFailed, out.evaluation_failed),
+    )

@@ -1,0 +1,32 @@
+"""Synthesizers of the trainer: the protocol, the registry, dp-ctgan and the ctgan peer."""
+
+from sds_trainer.domain.synthesizers.base import (
+    ColumnSpec,
+    EpochReport,
+    FitReport,
+    PreprocessingStep,
+    PrivacyBudget,
+    Synthesizer,
+)
+from sds_trainer.domain.synthesizers.errors import (
+    InvalidTrainingConfig,
+    SamplingError,
+    SynthesizerError,
+    TrainingCancelled,
+)
+from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS, get_synthesizer
+
+__all__ = [
+    "SYNTHESIZERS",
+    "ColumnSpec",
+    "EpochReport",
+    "FitReport",
+    "InvalidTrainingConfig",
+    "PreprocessingStep",
+    "PrivacyBudget",
+    "SamplingError",
+    "Synthesizer",
+    "SynthesizerError",
+    "TrainingCancelled",
+    "get_synthesizer",
+]

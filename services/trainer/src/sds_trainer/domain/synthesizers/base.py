@@ -1,0 +1,217 @@
+"""The synthesizer protocol and the value types that cross it.
+
+Every synthesizer (ours or a wrapped peer) implements :class:`Synthesizer`; handlers pick one by
+name through :mod:`sds_trainer.domain.synthesizers.registry`, the way Opacus picks accountants.
+
+Column kinds ``"identifier"`` and ``"text"`` are never modelled: a synthesizer drops them before
+any statistic is computed, and :meth:`Synthesizer.sample` returns the remaining columns only.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
+
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig
+
+ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "identifier", "text"]
+AccountantName = Literal["rdp", "prv"]
+#: Kinds a synthesizer drops: modelling them would copy unique values (identifiers) or needs a
+#: language model (free text); both would break the privacy guarantee or the product promise.
+DROPPED_KINDS: frozenset[str] = frozenset({"identifier", "text"})
+COLUMN_KINDS: frozenset[str] = frozenset(
+    {"numeric", "categorical", "boolean", "datetime", "identifier", "text"}
+)
+PUBLIC_METADATA = "public metadata"
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """What the user declared about one column.
+
+    Attributes:
+        name: Column name in the input frame.
+        kind: One of :data:`COLUMN_KINDS`; identifier/text columns are dropped.
+        bounds: Declared public ``(low, high)`` range of a numeric/datetime column (datetimes in
+            epoch seconds). Declared bounds cost no ε; without them DP bounds are estimated.
+        categories: Declared public category set of a categorical column (as strings).
+        integer: Round generated numeric values to integers.
+        nullable: The column may hold missing values (a missing indicator is modelled).
+    """
+
+    name: str
+    kind: ColumnKind
+    bounds: tuple[float, float] | None = None
+    categories: tuple[str, ...] | None = None
+    integer: bool = False
+    nullable: bool = True
+
+    def problems(self) -> list[str]:
+        """Reasons this spec is unusable (empty when fine)."""
+        out: list[str] = []
+        if self.kind not in COLUMN_KINDS:
+            out.append(f"column {self.name!r}: unknown kind {self.kind!r}")
+        if self.bounds is not None:
+            low, high = self.bounds
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                out.append(f"column {self.name!r}: bounds must be finite with low < high")
+        if self.categories is not None and len(set(self.categories)) != len(self.categories):
+            out.append(f"column {self.name!r}: declared categories repeat")
+        return out
+
+
+@dataclass(frozen=True)
+class PrivacyBudget:
+    """The (ε, δ) target of one training, and how to spend it.
+
+    Attributes:
+        epsilon: Total ε of the release (preprocessing + training).
+        delta: Total δ; keep it well below 1/n.
+        accountant: Opacus accountant for DP-SGD, ``"rdp"`` or ``"prv"``.
+        max_grad_norm: Per-sample clipping norm of DP-SGD.
+        preprocessing_epsilon_share: Share of ε (and of δ, when a mechanism needs δ) given to
+            data-dependent preprocessing not covered by declared public metadata.
+    """
+
+    epsilon: float
+    delta: float
+    accountant: AccountantName = "rdp"
+    max_grad_norm: float = 1.0
+    preprocessing_epsilon_share: float = 0.1
+
+    def problems(self) -> list[str]:
+        """Reasons this budget is unusable (empty when fine)."""
+        out: list[str] = []
+        if not (math.isfinite(self.epsilon) and self.epsilon > 0):
+            out.append("epsilon must be a positive finite number")
+        if not 0 < self.delta < 1:
+            out.append("delta must be in (0, 1)")
+        if self.accountant not in ("rdp", "prv"):
+            out.append(f"accountant must be 'rdp' or 'prv', not {self.accountant!r}")
+        if not (math.isfinite(self.max_grad_norm) and self.max_grad_norm > 0):
+            out.append("max_grad_norm must be positive")
+        if not 0 < self.preprocessing_epsilon_share < 1:
+            out.append("preprocessing_epsilon_share must be in (0, 1)")
+        return out
+
+
+@dataclass(frozen=True)
+class PreprocessingStep:
+    """One data-dependent statistic of the preprocessing and what covers it.
+
+    ``coverage`` is :data:`PUBLIC_METADATA` (no ε) or ``"DP mechanism <name> with ε=…"``.
+    """
+
+    column: str
+    statistic: str
+    coverage: str
+    epsilon: float = 0.0
+    delta: float = 0.0
+
+
+@dataclass(frozen=True)
+class EpochReport:
+    """Progress after one epoch, given to the ``progress`` callback."""
+
+    epoch: int
+    total_epochs: int
+    epsilon_spent_so_far: float
+    losses: dict[str, float]
+
+
+@dataclass(frozen=True)
+class FitReport:
+    """What a fit spent and did.
+
+    ``epsilon = preprocessing_epsilon + training_epsilon`` and ``delta`` is the sum of both
+    parts' δ: basic sequential composition, conservative but exact to state.
+    """
+
+    epsilon: float | None
+    delta: float | None
+    preprocessing_epsilon: float
+    training_epsilon: float | None
+    accountant: str | None
+    noise_multiplier: float | None
+    sample_rate: float
+    steps: int
+    epochs: int
+    max_grad_norm: float | None
+    batch_size: int
+    device: str
+    seconds: float
+    losses: list[dict[str, float]] = field(default_factory=list)
+    preprocessing_steps: list[PreprocessingStep] = field(default_factory=list)
+
+
+ProgressFn = Callable[[EpochReport], None]
+StopFn = Callable[[], bool]
+CheckpointFn = Callable[[int, bytes], None]
+
+
+@runtime_checkable
+class Synthesizer(Protocol):
+    """A generative model of one table."""
+
+    name: ClassVar[str]
+    differentially_private: ClassVar[bool]
+
+    def fit(
+        self,
+        data: pd.DataFrame,
+        *,
+        columns: Sequence[ColumnSpec],
+        privacy: PrivacyBudget | None,
+        params: Mapping[str, Any],
+        progress: ProgressFn | None = None,
+        should_stop: StopFn | None = None,
+        checkpoint: CheckpointFn | None = None,
+        resume_from: bytes | None = None,
+        seed: int = 0,
+    ) -> FitReport:
+        """Train on ``data``; see the implementation for ``params``."""
+        ...
+
+    def sample(
+        self,
+        n: int,
+        *,
+        seed: int | None = None,
+        conditions: Mapping[str, Any] | None = None,
+    ) -> pd.DataFrame:
+        """Generate ``n`` rows with the modelled columns and their input dtypes."""
+        ...
+
+    def save(self) -> bytes:
+        """Serialise the fitted model."""
+        ...
+
+    @classmethod
+    def load(cls, data: bytes) -> Self:
+        """Rebuild a model saved by :meth:`save`."""
+        ...
+
+
+def validate_columns(data: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list[ColumnSpec]:
+    """Check the specs against the frame; return the specs of the modelled columns.
+
+    Raises:
+        InvalidTrainingConfig: listing every problem found.
+    """
+    reasons = [p for spec in columns for p in spec.problems()]
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        reasons.append("column specs repeat a name")
+    reasons += [f"column {n!r} is not in the data" for n in names if n not in data.columns]
+    kept = [c for c in columns if c.kind not in DROPPED_KINDS]
+    if not kept:
+        reasons.append("no column left to model (identifier/text columns are dropped)")
+    if len(data) == 0:
+        reasons.append("the data has no rows")
+    if reasons:
+        raise InvalidTrainingConfig(reasons)
+    return kept

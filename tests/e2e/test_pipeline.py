@@ -1,0 +1,112 @@
+"""The main job through the gateway's HTTP API on the embedded runtime.
+
+upload → profiled → DP training (ε ≤ 1) → sampling → evaluated, plus the refusals a user meets.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sds_studio.client import StudioClient, StudioError
+from tests.e2e.conftest import E2E_PARAMS, E2E_ROWS
+
+pytestmark = pytest.mark.slow
+
+
+async def _ready_dataset(client: StudioClient, path: Path) -> dict:
+    project = await client.create_project("e2e")
+    dataset = await client.upload(path, project_id=project["id"], target="income")
+    assert dataset["status"] in ("uploaded", "processing")
+    dataset = await client.wait(f"/datasets/{dataset['id']}")
+    assert dataset["status"] == "ready", dataset
+    return dataset
+
+
+async def test_upload_train_sample_evaluate(
+    embedded: StudioClient, small_adult: Path, tmp_path: Path
+) -> None:
+    client = embedded
+    dataset = await _ready_dataset(client, small_adult)
+    assert dataset["n_rows"] == E2E_ROWS
+    assert dataset["train_rows"] == E2E_ROWS - round(E2E_ROWS * 0.2)
+
+    generator = await client.train(dataset["id"], epsilon=1.0, params=E2E_PARAMS)
+    assert generator["status"] == "queued"
+    epochs: list[int] = []
+    generator = await client.wait(
+        f"/generators/{generator['id']}",
+        on_update=lambda e: (
+            epochs.append(e["data"]["epoch"]) if e.get("event") == "TrainingProgress" else None
+        ),
+    )
+    assert generator["status"] == "succeeded", generator.get("error")
+    assert 0 < generator["epsilon"] <= 1.0 + 1e-9
+    assert generator["delta"] < 1 / dataset["train_rows"]
+    assert epochs == sorted(epochs)
+    assert epochs[-1] == E2E_PARAMS["epochs"]
+
+    budget = await client.get(f"/datasets/{dataset['id']}/privacy-budget")
+    assert budget["totals"]["spent_epsilon"] == pytest.approx(generator["epsilon"])
+    assert budget["totals"]["reserved_epsilon"] == pytest.approx(0.0, abs=1e-9)
+    assert [e["entry"] for e in budget["entries"]][:2] == ["reserved", "spent"]
+
+    synthetic = await client.sample(generator["id"], rows=1500, seed=1)
+    synthetic = await client.wait(f"/synthetic-datasets/{synthetic['id']}")
+    assert synthetic["status"] == "succeeded", synthetic
+    assert synthetic["rows"] == 1500
+    csv = await client.download(
+        f"/synthetic-datasets/{synthetic['id']}/download?format=csv", tmp_path / "s.csv"
+    )
+    frame = pd.read_csv(csv)
+    assert len(frame) == 1500
+    assert "income" in frame.columns
+    assert set(frame["income"].dropna()) <= {"<=50K", ">50K"}
+
+    evaluation = await client.wait(f"/evaluations/{synthetic['evaluation_id']}")
+    assert evaluation["status"] == "succeeded", evaluation
+    scores = evaluation["scores"]
+    assert 0.0 <= scores["fidelity"] <= 1.0
+    assert 0.0 <= scores["mia_auc"] <= 1.0
+    report = await client.download(f"/evaluations/{evaluation['id']}/report", tmp_path / "r.html")
+    html = report.read_text()
+    assert "<html" in html.lower()
+    assert "ε" in html or "epsilon" in html.lower()
+
+
+async def test_unsafe_privacy_settings_are_refused_and_spend_nothing(
+    embedded: StudioClient, small_adult: Path
+) -> None:
+    client = embedded
+    dataset = await _ready_dataset(client, small_adult)
+    generator = await client.train(dataset["id"], epsilon=50.0, params=E2E_PARAMS)
+    generator = await client.wait(f"/generators/{generator['id']}")
+    assert generator["status"] == "failed"
+    assert generator["error"]["code"] in {"dp_config_rejected", "invalid_privacy"}
+    assert "policy cap" in generator["error"]["message"]
+    budget = await client.get(f"/datasets/{dataset['id']}/privacy-budget")
+    assert budget["totals"]["spent_epsilon"] == 0
+    assert budget["totals"]["reserved_epsilon"] == 0
+
+    # Sampling from the failed generator is refused with the reason, and nothing is created.
+    with pytest.raises(StudioError) as refused:
+        await client.sample(generator["id"], rows=10)
+    assert refused.value.status == 409
+    assert "failed" in refused.value.detail
+
+
+async def test_rejected_upload_says_where_and_why(embedded: StudioClient, tmp_path: Path) -> None:
+    client = embedded
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
+    project = await client.create_project("bad input")
+    dataset = await client.upload(ragged, project_id=project["id"])
+    dataset = await client.wait(f"/datasets/{dataset['id']}")
+    assert dataset["status"] == "rejected"
+    assert dataset["error"]["code"] == "ragged_rows"
+    assert dataset["error"]["row"] is not None
+    with pytest.raises(StudioError) as refused:
+        await client.train(dataset["id"], epsilon=1.0)
+    assert refused.value.status == 409

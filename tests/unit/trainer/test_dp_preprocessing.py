@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sds_trainer.domain.synthesizers import ColumnSpec
+from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
+from sds_trainer.domain.synthesizers.dp_preprocessing import dp_discover_categories
+from sds_trainer.domain.synthesizers.transformer import MISSING, RARE, DataTransformer
+
+
+def test_round_trip_without_noise_is_exact_within_bounds(table, specs) -> None:
+    kept = [s for s in specs if s.kind != "identifier"]
+    t = DataTransformer()
+    t.fit(table, columns=kept, epsilon=None, delta=None, rng=np.random.default_rng(0))
+    back = t.inverse_transform(t.transform(table))
+    assert list(back.columns) == ["age", "income", "colour", "member"]
+    assert (back["age"] == table["age"]).all()
+    assert back["age"].dtype == table["age"].dtype
+    np.testing.assert_allclose(back["income"], table["income"], rtol=1e-5)
+    assert back["income"].isna().sum() == table["income"].isna().sum()
+    assert back["colour"].isna().sum() == 19
+    known = table["colour"].notna()
+    assert (back["colour"][known] == table["colour"][known]).all()
+    assert (back["member"] == table["member"]).all()
+
+
+def test_round_trip_with_dp_clips_to_released_bounds(table, specs) -> None:
+    kept = [s for s in specs if s.kind != "identifier"]
+    t = DataTransformer()
+    t.fit(table, columns=kept, epsilon=5.0, delta=1e-5, rng=np.random.default_rng(0))
+    back = t.inverse_transform(t.transform(table))
+    edges = t.columns[0]["edges"]
+    assert back["age"].between(edges[0] - 0.5, edges[-1] + 0.5).all()
+    inside = table["age"].between(edges[0], edges[-1])
+    assert (back["age"][inside] - table["age"][inside]).abs().max() <= 0.5
+
+
+def test_public_metadata_costs_no_epsilon() -> None:
+    data = pd.DataFrame({"x": np.linspace(0, 10, 200), "c": ["a", "b"] * 100})
+    cols = [
+        ColumnSpec("x", "numeric", bounds=(0.0, 10.0)),
+        ColumnSpec("c", "categorical", categories=("a", "b")),
+    ]
+    t = DataTransformer(numeric_modes="uniform")
+    steps = t.fit(data, columns=cols, epsilon=0.5, delta=1e-6, rng=np.random.default_rng(0))
+    by = {(s.column, s.statistic): s for s in steps}
+    assert by[("x", "bounds")].coverage == PUBLIC_METADATA
+    assert by[("x", "bounds")].epsilon == 0
+    assert by[("x", "mode edges")].epsilon == 0
+    assert by[("c", "categories")].coverage == PUBLIC_METADATA
+    # Category frequencies feed the conditional sampler: they are data, so they cost ε.
+    assert by[("c", "frequencies")].epsilon == pytest.approx(0.5)
+    assert t.columns[1]["categories"][:2] == ["a", "b"]
+
+
+def test_undeclared_statistics_spend_epsilon() -> None:
+    data = pd.DataFrame({"x": np.linspace(0, 10, 200), "c": ["a", "b"] * 100})
+    cols = [ColumnSpec("x", "numeric"), ColumnSpec("c", "categorical")]
+    steps = DataTransformer().fit(
+        data, columns=cols, epsilon=0.5, delta=1e-6, rng=np.random.default_rng(0)
+    )
+    assert sum(s.epsilon for s in steps) == pytest.approx(0.5)
+    assert all(s.epsilon > 0 for s in steps)
+    assert any(s.delta > 0 for s in steps if s.column == "c")
+
+
+def test_a_category_held_by_one_row_is_never_released() -> None:
+    values = ["common"] * 5000 + ["unique"]
+    for seed in range(20):
+        found = dp_discover_categories(
+            values, epsilon=1.0, delta=1e-6, rng=np.random.default_rng(seed)
+        )
+        assert "unique" not in found.categories
+        assert "common" in found.categories
+
+
+def test_rare_values_collapse_into_the_rare_bucket(table, specs) -> None:
+    kept = [s for s in specs if s.kind != "identifier"]
+    t = DataTransformer()
+    t.fit(table, columns=kept, epsilon=1.0, delta=1e-5, rng=np.random.default_rng(0))
+    colour = next(c for c in t.columns if c["name"] == "colour")
+    assert "one-of-a-kind" not in colour["categories"]
+    assert RARE in colour["categories"]
+    assert MISSING in colour["categories"]
+    assert t.inverse_transform(t.transform(table.iloc[:1]))["colour"][0] == RARE

@@ -1,0 +1,161 @@
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pandas as pd
+import pytest
+from dp_accounting import dp_event, rdp
+
+from sds_trainer.domain.synthesizers import (
+    SYNTHESIZERS,
+    ColumnSpec,
+    EpochReport,
+    FitReport,
+    InvalidTrainingConfig,
+    PrivacyBudget,
+    SamplingError,
+    TrainingCancelled,
+    get_synthesizer,
+)
+from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
+from sds_trainer.domain.synthesizers.dp_ctgan import DPCTGANSynthesizer
+from tests.unit.trainer.conftest import TINY_PARAMS, make_budget, make_specs, make_table
+
+
+def _fit(
+    table: pd.DataFrame, specs: list[ColumnSpec], budget: PrivacyBudget, **kwargs: Any
+) -> tuple[DPCTGANSynthesizer, FitReport]:
+    model = DPCTGANSynthesizer()
+    report = model.fit(table, columns=specs, privacy=budget, params=TINY_PARAMS, **kwargs)
+    return model, report
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    """One fit shared by the read-only tests (a fit is the slow part)."""
+    table, specs, budget = make_table(), make_specs(), make_budget()
+    saved: dict[int, bytes] = {}
+    model = DPCTGANSynthesizer()
+    report = model.fit(
+        table,
+        columns=specs,
+        privacy=budget,
+        params=TINY_PARAMS,
+        checkpoint=saved.__setitem__,
+    )
+    return model, report, saved
+
+
+def test_registry_lists_methods_and_rejects_unknown_names() -> None:
+    assert set(SYNTHESIZERS) == {"dp-ctgan", "ctgan"}
+    assert get_synthesizer("dp-ctgan") is DPCTGANSynthesizer
+    assert get_synthesizer("dp-ctgan").differentially_private
+    assert not get_synthesizer("ctgan").differentially_private
+    with pytest.raises(InvalidTrainingConfig, match="valid methods: ctgan, dp-ctgan"):
+        get_synthesizer("gan")
+
+
+def test_bad_config_lists_every_reason(table, specs, budget) -> None:
+    with pytest.raises(InvalidTrainingConfig) as err:
+        DPCTGANSynthesizer().fit(
+            table, columns=specs, privacy=budget, params={"pac": 10, "speed": 3, "epochs": 0}
+        )
+    assert len(err.value.reasons) == 4  # speed, epochs, batch > rows, pac under DP
+
+
+def test_fit_and_sample_keep_columns_and_dtypes(table, fitted) -> None:
+    model, report, _ = fitted
+    out = model.sample(123, seed=1)
+    kept = table.drop(columns=["id"])
+    assert list(out.columns) == list(kept.columns)
+    assert len(out) == 123
+    assert out["age"].dtype == kept["age"].dtype
+    assert out["income"].dtype == kept["income"].dtype
+    assert out["member"].dtype == kept["member"].dtype
+    assert report.epochs == 2
+    assert report.steps == 2 * (200 // 40)
+    assert report.device == "cpu"
+    assert len(report.losses) == 2
+
+
+def test_epsilon_is_at_most_the_target_and_matches_google_accounting(fitted, budget) -> None:
+    _, report, _ = fitted
+    assert report.epsilon is not None
+    assert report.training_epsilon is not None
+    assert report.epsilon <= budget.epsilon
+    assert report.epsilon == pytest.approx(budget.epsilon, rel=0.02)
+    assert report.epsilon == pytest.approx(report.preprocessing_epsilon + report.training_epsilon)
+    accountant = rdp.RdpAccountant()
+    event = dp_event.PoissonSampledDpEvent(
+        report.sample_rate, dp_event.GaussianDpEvent(report.noise_multiplier)
+    )
+    accountant.compose(event, report.steps)
+    train_delta = budget.delta * (1 - budget.preprocessing_epsilon_share)
+    google = accountant.get_epsilon(train_delta)
+    # Google's accountant uses more Rényi orders, so it can only be a little tighter.
+    assert google <= report.training_epsilon * 1.001
+    assert google == pytest.approx(report.training_epsilon, rel=0.05)
+
+
+def test_same_seed_same_samples(table, specs, budget) -> None:
+    a, _ = _fit(table, specs, budget, seed=3)
+    b, _ = _fit(table, specs, budget, seed=3)
+    pd.testing.assert_frame_equal(a.sample(200, seed=5), b.sample(200, seed=5))
+
+
+def test_resume_from_checkpoint_keeps_the_accounting(table, specs, budget, fitted) -> None:
+    full_model, full, saved = fitted
+    assert set(saved) == {1, 2}
+    resumed_model, resumed = _fit(table, specs, budget, resume_from=saved[1])
+    assert resumed.training_epsilon == pytest.approx(full.training_epsilon, rel=1e-9)
+    assert resumed.epsilon == pytest.approx(full.epsilon, rel=1e-9)
+    assert resumed.steps == full.steps
+    assert resumed.preprocessing_steps == full.preprocessing_steps
+    assert resumed.losses[0] == full.losses[0]
+    # The random streams are restored too: the resumed run ends where the uninterrupted one did.
+    pd.testing.assert_frame_equal(full_model.sample(50, seed=2), resumed_model.sample(50, seed=2))
+
+
+def test_should_stop_cancels_between_epochs(table, specs, budget) -> None:
+    seen: list[EpochReport] = []
+    with pytest.raises(TrainingCancelled) as err:
+        _fit(table, specs, budget, progress=seen.append, should_stop=lambda: len(seen) >= 1)
+    assert err.value.epoch == 1
+    assert 0 < err.value.epsilon_spent < budget.epsilon
+
+
+def test_save_load_round_trip_samples_identically(fitted) -> None:
+    model, _, _ = fitted
+    loaded = DPCTGANSynthesizer.load(model.save())
+    pd.testing.assert_frame_equal(model.sample(300, seed=9), loaded.sample(300, seed=9))
+
+
+def test_conditions_on_one_category(fitted) -> None:
+    model, _, _ = fitted
+    out = model.sample(50, seed=1, conditions={"member": True})
+    assert out["member"].all()
+    with pytest.raises(SamplingError):
+        model.sample(5, conditions={"age": 3})
+
+
+def test_every_preprocessing_step_is_public_or_charged(table, specs, budget) -> None:
+    declared = [
+        dataclasses.replace(s, bounds=(0.0, 120.0)) if s.name == "age" else s for s in specs
+    ]
+    _, report = _fit(table, declared, budget)
+    steps = report.preprocessing_steps
+    # Every modelled column's data-dependent statistics are enumerated...
+    assert {s.column for s in steps} == {"age", "income", "colour", "member"}
+    for step in steps:
+        if step.coverage.startswith(PUBLIC_METADATA):
+            assert step.epsilon == 0
+        else:
+            assert step.coverage.startswith("DP mechanism"), step
+            assert step.epsilon > 0, step
+    # ...and the charged ones add up to what the report spends on preprocessing.
+    assert sum(s.epsilon for s in steps) == pytest.approx(report.preprocessing_epsilon)
+    assert report.preprocessing_epsilon == pytest.approx(
+        budget.epsilon * budget.preprocessing_epsilon_share
+    )
+    assert sum(s.delta for s in steps) <= budget.delta * budget.preprocessing_epsilon_share
