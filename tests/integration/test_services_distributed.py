@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 
 import httpx
@@ -38,8 +39,9 @@ def distributed(
 
 @pytest.mark.parametrize("name", SERVICES)
 async def test_service_is_ready_on_real_infrastructure(
-    name: str, distributed: dict[str, str], unique_name: str
+    name: str, distributed: dict[str, str], unique_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setenv("SDS_AUTH_SECRETS", "test-secret-one,test-secret-two")
     bootstrap = importlib.import_module(f"sds_{name}.bootstrap")
     settings = Settings.model_validate({**distributed, "database_schema": f"{name}_{unique_name}"})
     service = bootstrap.bootstrap(settings)
@@ -48,7 +50,12 @@ async def test_service_is_ready_on_real_infrastructure(
         async with LifespanManager(app, startup_timeout=60) as manager:
             transport = httpx.ASGITransport(app=manager.app)
             async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
-                ready = await client.get("/ready")
+                # Not ready until the consumer group has joined: poll like an orchestrator does.
+                for _ in range(120):
+                    ready = await client.get("/ready")
+                    if ready.status_code == 200:
+                        break
+                    await asyncio.sleep(0.5)
         assert ready.status_code == 200, ready.text
         assert ready.json()["checks"][f"{name}.database"] == {"status": "ok"}
     finally:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sds_common.settings import Settings
 from sds_datasets.config import DatasetsSettings
 from sds_gateway.config import GatewaySettings
+from sds_llm.config import LlmSettings
 from sds_trainer.config import TrainerSettings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
@@ -22,7 +23,7 @@ def test_every_setting_is_documented_in_the_readme_and_nothing_else() -> None:
     documented = set(re.findall(r"^\| `(SDS_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
     expected = {
         f"SDS_{name.upper()}"
-        for cls in (Settings, GatewaySettings, DatasetsSettings, TrainerSettings)
+        for cls in (Settings, GatewaySettings, DatasetsSettings, TrainerSettings, LlmSettings)
         for name in cls.model_fields
     }
     assert documented == expected

@@ -84,4 +84,5 @@ def test_rare_values_collapse_into_the_rare_bucket(table, specs) -> None:
     assert "one-of-a-kind" not in colour["categories"]
     assert RARE in colour["categories"]
     assert MISSING in colour["categories"]
-    assert t.inverse_transform(t.transform(table.iloc[:1]))["colour"][0] == RARE
+    # A value DP could not release is never invented: the rare bucket decodes as missing.
+    assert pd.isna(t.inverse_transform(t.transform(table.iloc[:1]))["colour"][0])

@@ -44,7 +44,7 @@ def up(
 ) -> None:
     """Run every service in this process until Ctrl-C (API docs at http://HOST:PORT/docs)."""
     settings = embedded_settings(data_dir=data_dir, http_host=host, http_port=port)
-    configure_logging(settings)
+    configure_logging(settings, exclusive=True)
     console.print(f"Synthetic Data Studio (embedded) on http://{host}:{port}  data: {data_dir}")
     asyncio.run(serve(build_app(settings), settings))
 
@@ -62,7 +62,7 @@ def demo(
     settings = embedded_settings(
         data_dir=data_dir, http_port=_free_port(), log_format="console", log_level="WARNING"
     )
-    configure_logging(settings)
+    configure_logging(settings, exclusive=True)
     options = MainJobOptions(data=data, target=target, epsilon=epsilon, epochs=epochs, out=out)
 
     async def run() -> bool:

@@ -69,8 +69,10 @@ class StudioClient:
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send a signed request to ``/api/v1{path}``; returns the JSON body."""
         full = f"/api/v1{path}"
+        # The signature covers the path only: the gateway verifies against the URL's path.
+        signed = full.split("?", 1)[0]
         response = await self._http.request(
-            method, full, headers=self._headers(method, full), **kwargs
+            method, full, headers=self._headers(method, signed), **kwargs
         )
         if response.status_code >= 400:
             try:

@@ -78,6 +78,7 @@ class DistributedStack:
         port_offset: added to every service's port.
         log_dir: one log file per service.
         auth_secret: the gateway's HMAC secret for signed identity headers.
+        audit_signing_key: the audit service's key for signing its chain checkpoints.
         extra_env: more variables for every service (e.g. training defaults in tests).
     """
 
@@ -86,6 +87,7 @@ class DistributedStack:
     port_offset: int = 0
     log_dir: Path = Path(".services/distributed")
     auth_secret: str = "local-development-secret-change-me"  # noqa: S105 — local stack only
+    audit_signing_key: str = "local-development-audit-key-change-me"
     extra_env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
 
@@ -121,6 +123,7 @@ class DistributedStack:
             SDS_HTTP_PORT=str(self.port(service)),
             SDS_LOG_FORMAT="json",
             SDS_AUTH_SECRETS=self.auth_secret,
+            SDS_AUDIT_SIGNING_KEY=self.audit_signing_key,
             PYTHONUNBUFFERED="1",
         )
         env.update(self.extra_env)
@@ -193,6 +196,10 @@ class DistributedStack:
                 process.kill()
                 process.wait(timeout=10)
         self.processes.clear()
+
+    def log_tail(self, service: str, lines: int = 30) -> str:
+        """The last lines of a service's log (for failure messages)."""
+        return self._tail(service, lines)
 
     def _tail(self, service: str, lines: int = 30) -> str:
         path = self.log_dir / f"{service}.log"

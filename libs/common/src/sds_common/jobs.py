@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -71,6 +72,10 @@ def add_job_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     )
+
+
+class JobHandedBackError(Exception):
+    """The job stopped at a safe point because the process is shutting down; resume it later."""
 
 
 class JobFailedError(Exception):
@@ -223,6 +228,8 @@ class JobRunner:
         self._wakeup: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        # Read from worker threads (a training loop polls it between epochs), hence threading.
+        self.shutting_down = threading.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         database.on_outbox_write(self.wake)
 
@@ -234,18 +241,21 @@ class JobRunner:
     def start(self) -> None:
         """Start the worker loops."""
         self._stopping = False
+        self.shutting_down.clear()
         self._wakeup = asyncio.Event()
         self._tasks = [
             asyncio.create_task(self._loop(), name=f"jobs-{i}") for i in range(self._concurrency)
         ]
 
-    async def stop(self, *, grace_s: float = 5.0) -> None:
-        """Stop claiming; give running jobs ``grace_s`` to finish, then hand them back.
+    async def stop(self, *, grace_s: float = 30.0) -> None:
+        """Stop claiming; give running jobs ``grace_s`` to finish or hand themselves back.
 
-        A job handed back keeps its lease until it expires and is then resumed from its last
-        checkpoint, by this service after a restart or by another replica.
+        Long jobs poll ``shutting_down`` at safe points (a training between epochs) and return
+        without finishing; a job handed back keeps its lease until it expires and is then
+        resumed from its last checkpoint, by this service after a restart or by another replica.
         """
         self._stopping = True
+        self.shutting_down.set()
         self.wake()
         running = list(self._running.values())
         if running:
@@ -361,6 +371,8 @@ class JobRunner:
             await kind.run(ctx)
         except JobDeferredError as exc:
             await self._defer(ctx, exc)
+        except JobHandedBackError:
+            log.info("job %s handed back at shutdown; it resumes after its lease", ctx.id)
         except JobFailedError as exc:
             await kind.give_up(ctx, exc.code, exc.message)
         except asyncio.CancelledError:

@@ -1,24 +1,57 @@
-"""Assembles the service from its spec and settings; adapters can be injected."""
+"""Assembles the service from its spec and settings; adapters and providers can be injected."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from fastapi import APIRouter
 
 from sds_common.runtime.service import Service, ServiceSpec
 from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
 from sds_llm import handlers
+from sds_llm.adapters.cache import ResponseCache
 from sds_llm.adapters.orm import metadata
+from sds_llm.adapters.providers import LlmProvider, RetryPolicy
+from sds_llm.config import llm_settings
+from sds_llm.entrypoints.http import router
+from sds_llm.parts import parts_of
+
+
+def _routers(service: Service) -> Sequence[APIRouter]:
+    return (router(parts_of(service)),)
+
 
 SPEC = ServiceSpec(
     name="llm",
     metadata=metadata,
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=handlers.subscriptions,
+    routers=_routers,
 )
 
 
-def bootstrap(settings: Settings, **adapters: Any) -> Service:
-    """Build the llm service; ``adapters`` go to ``sds_common.runtime.service.bootstrap``."""
-    return assemble(SPEC, settings, **adapters)
+def bootstrap(
+    settings: Settings,
+    *,
+    provider: LlmProvider | None = None,
+    cache: ResponseCache | None = None,
+    retry: RetryPolicy | None = None,
+    secrets: tuple[str, ...] | None = None,
+    **adapters: Any,
+) -> Service:
+    """Build the llm service.
+
+    Args:
+        settings: process settings (read as ``LlmSettings``).
+        provider: a provider to use instead of the configured one (tests pass fakes).
+        cache: an answer cache instead of the configured one.
+        retry: a retry policy instead of the configured one.
+        secrets: proxy secrets instead of the configured ones.
+        adapters: go to ``sds_common.runtime.service.bootstrap`` (broker, storage, metrics).
+    """
+    service = assemble(SPEC, llm_settings(settings), **adapters)
+    parts_of(service, provider=provider, cache=cache, retry=retry, secrets=secrets)
+    return service

@@ -1,6 +1,18 @@
-"""Settings of this service: the shared ``SDS_*`` variables with its own defaults."""
+"""Settings of this service: the shared ``SDS_*`` variables plus the llm service's own."""
 
-from sds_common.settings import Settings
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from sds_common.auth import load_or_create_embedded_secret
+from sds_common.settings import Runtime, Settings
+
+
+class MissingSecretError(RuntimeError):
+    """The distributed llm service was started without a proxy secret."""
 
 
 class LlmSettings(Settings):
@@ -8,3 +20,63 @@ class LlmSettings(Settings):
 
     service_name: str = "llm"
     http_port: int = 8004
+
+    llm_provider: str = Field(
+        default="offline", description="offline (templates, no key), gemini or groq"
+    )
+    gemini_api_key: SecretStr = Field(default=SecretStr(""), description="Gemini API key")
+    llm_gemini_model: str = Field(default="gemini-2.5-flash", description="Gemini model")
+    groq_api_key: SecretStr = Field(default=SecretStr(""), description="Groq API key")
+    llm_groq_model: str = Field(default="llama-3.3-70b-versatile", description="Groq model")
+    llm_groq_base_url: str = Field(
+        default="https://api.groq.com/openai/v1", description="Groq OpenAI-compatible endpoint"
+    )
+    llm_timeout_s: float = Field(default=30.0, gt=0, description="per-request provider timeout")
+    llm_max_retries: int = Field(default=3, ge=0, le=10, description="retries on 429/5xx")
+    llm_retry_backoff_s: float = Field(default=0.5, ge=0, description="first retry delay, doubles")
+    llm_max_tokens: int = Field(default=800, ge=16, le=8192, description="answer length cap")
+    llm_temperature: float = Field(default=0.2, ge=0.0, le=2.0, description="sampling temperature")
+    llm_token_budget: int = Field(
+        default=200_000, ge=0, description="provider tokens per project per UTC day"
+    )
+    llm_cache_size: int = Field(default=512, ge=0, description="in-process cache entries")
+    llm_cache_ttl_s: float = Field(default=86_400.0, gt=0, description="cached answers live this")
+    auth_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(), description="proxy HMAC secrets, comma-separated (as the gateway's)"
+    )
+
+    @field_validator("auth_secrets", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+def llm_settings(settings: Settings) -> LlmSettings:
+    """Return ``settings`` as llm settings; the llm-only fields come from the environment.
+
+    The embedded runtime builds one ``Settings`` for every service; this service reads its own
+    variables on top of those values.
+    """
+    if isinstance(settings, LlmSettings):
+        return settings
+    values = {name: getattr(settings, name) for name in Settings.model_fields}
+    return LlmSettings(**values)
+
+
+def resolve_auth_secrets(settings: LlmSettings) -> tuple[str, ...]:
+    """The secrets requests are verified against (the embedded one is shared via the data dir).
+
+    Raises:
+        MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
+    """
+    configured = tuple(s.get_secret_value() for s in settings.auth_secrets if s.get_secret_value())
+    if configured:
+        return configured
+    if settings.runtime is Runtime.EMBEDDED:
+        return (load_or_create_embedded_secret(settings.data_dir),)
+    raise MissingSecretError(
+        "the distributed llm service refuses to serve HTTP without a proxy secret: "
+        "set SDS_AUTH_SECRETS"
+    )

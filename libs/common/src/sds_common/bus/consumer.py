@@ -198,7 +198,9 @@ class EventConsumer:
     def _decode(self, message: ReceivedMessage) -> _Item:
         item = _Item(message=message)
         try:
-            item.envelope = Envelope.from_bytes(message.value)
+            # Straight from bytes: pydantic's own JSON parser, one pass (``Envelope.from_bytes``
+            # parses with orjson, then validates the resulting dict: about twice the time).
+            item.envelope = Envelope.model_validate_json(message.value)
         except (ValueError, ValidationError) as exc:
             item.poison, item.error = "malformed", _short(exc)
             return item

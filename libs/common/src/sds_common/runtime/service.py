@@ -229,6 +229,6 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
     from sds_common.runtime.server import run  # noqa: PLC0415
     from sds_common.telemetry import configure_logging, configure_tracing  # noqa: PLC0415
 
-    configure_logging(settings)
+    configure_logging(settings, exclusive=True)
     configure_tracing(settings)
     run(create_app(bootstrap(spec, settings)), settings)

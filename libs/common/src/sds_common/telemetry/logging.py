@@ -117,7 +117,9 @@ class _SdsHandler(logging.StreamHandler[IO[str]]):
     """Marks the handler this module installs, so a second configuration replaces it."""
 
 
-def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> logging.Handler:
+def configure_logging(
+    settings: Settings, *, stream: IO[str] | None = None, exclusive: bool = False
+) -> logging.Handler:
     """Send every log record of the process through one redacting handler on the root logger.
 
     Calling it again replaces the handler it installed before (never doubles output). Handlers
@@ -126,6 +128,9 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> l
     Args:
         settings: Uses ``service_name``, ``log_level`` and ``log_format`` (``json`` or ``console``).
         stream: Where lines go; standard error by default.
+        exclusive: Also remove handlers others installed. A process entry point owns the root
+            logger: some libraries (Opacus) call ``logging.basicConfig`` at import, which would
+            print every line a second time, unformatted and unredacted.
 
     Returns:
         The installed handler.
@@ -150,7 +155,7 @@ def configure_logging(settings: Settings, *, stream: IO[str] | None = None) -> l
     handler.addFilter(RedactionFilter(standard_attributes=_STANDARD_ATTRIBUTES))
 
     root = logging.getLogger()
-    for existing in [h for h in root.handlers if isinstance(h, _SdsHandler)]:
+    for existing in [h for h in root.handlers if exclusive or isinstance(h, _SdsHandler)]:
         root.removeHandler(existing)
         existing.close()
     root.addHandler(handler)

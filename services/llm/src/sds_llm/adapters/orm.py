@@ -1,8 +1,55 @@
-"""Tables owned by the llm service (no other service reads them)."""
+"""Tables owned by the llm service (no other service reads them).
 
-from sqlalchemy import MetaData
+They hold only what the llm service learns from events: ids, object keys, the column SCHEMA
+(names, kinds, missing fractions, PII kinds) and token usage. Never values or profile statistics.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
 
 from sds_common.db import add_messaging_tables
 
 metadata = MetaData()
 messaging = add_messaging_tables(metadata)
+
+evaluations = Table(
+    "llm_evaluations",
+    metadata,
+    Column("evaluation_id", String(36), primary_key=True),
+    Column("project_id", String(200), nullable=True),
+    Column("synthetic_dataset_id", String(36), nullable=False),
+    Column("generator_id", String(36), nullable=False),
+    Column("report_key", String(1024), nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+datasets = Table(
+    "llm_datasets",
+    metadata,
+    Column("dataset_id", String(36), primary_key=True),
+    Column("project_id", String(200), nullable=True),
+    Column("n_rows", Integer, nullable=False),
+    Column("n_columns", Integer, nullable=False),
+    Column("columns", JSON, nullable=False),
+    Column("target_column", String(1024), nullable=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+
+# Who has acted in a project, learned from the envelopes of user-issued events. The gateway owns
+# memberships; until it publishes them this is the llm service's conservative view of access.
+project_members = Table(
+    "llm_project_members",
+    metadata,
+    Column("project_id", String(200), primary_key=True),
+    Column("user_id", String(200), primary_key=True),
+)
+
+token_usage = Table(
+    "llm_token_usage",
+    metadata,
+    Column("project_id", String(200), primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("tokens", Integer, nullable=False),
+)

@@ -47,6 +47,7 @@ from sds_common.jobs import (
     JobContext,
     JobDeferredError,
     JobFailedError,
+    JobHandedBackError,
     cancel_requested,
 )
 from sds_common.runtime.service import Service
@@ -119,6 +120,10 @@ class TrainingJob:
                 seed=int(str(request.params.get("seed", 0))),
             )
         except synthesis.TrainingCancelled:
+            if ctx.runner.shutting_down.is_set() and not progress.cancel_requested:
+                # Not a user's cancellation: the process is stopping. The checkpoint stays and
+                # the job is resumed from it after the lease expires.
+                raise JobHandedBackError(generator_id) from None
             await self._finish_cancelled(ctx, envelope, request, spent=progress.epsilon_spent)
             return
         except InvalidTrainingConfig as exc:
@@ -153,12 +158,19 @@ class TrainingJob:
             except KeyError as exc:
                 raise JobFailedError("unknown_method", str(exc.args[0])) from exc
             privacy = await self._reserve(uow, request, synthesizer_cls, dataset)
+            # The last announced epoch: checkpoints are written before announcements, so a
+            # resumed run continues from it (or from a later, unannounced checkpoint).
+            report = (
+                await uow.session.execute(
+                    select(generators.c.report).where(generators.c.id == generator_id)
+                )
+            ).scalar_one_or_none() or {}
             await uow.emit(
                 TrainingStarted(
                     generator_id=request.generator_id,
                     dataset_id=request.dataset_id,
                     device=pick_device(self.settings.trainer_device),
-                    resumed_from_epoch=0,
+                    resumed_from_epoch=int(report.get("epoch", 0)),
                 )
             )
             await uow.session.execute(
@@ -448,6 +460,7 @@ class _ProgressBridge:
         self._generator_id = str(request.generator_id)
         self._loop = asyncio.get_running_loop()
         self._stop = threading.Event()
+        self.cancel_requested = False
         self.epsilon_spent = 0.0
 
     def _call(self, coroutine: Any) -> Any:
@@ -465,10 +478,11 @@ class _ProgressBridge:
             )
         )
         if cancel:
+            self.cancel_requested = True
             self._stop.set()
 
     def should_stop(self) -> bool:
-        return self._stop.is_set()
+        return self._stop.is_set() or self._ctx.runner.shutting_down.is_set()
 
 
 def _column_specs(

@@ -28,7 +28,7 @@ class CTGANParams:
     weight_decay: float = 1e-6
     n_modes: int = 10
     numeric_modes: str = "dp_quantile"
-    checkpoint_every: int = 5
+    checkpoint_every: int = 1  # see ctgan_training: progress leaves only after a checkpoint
     device: str = "auto"
 
     @classmethod

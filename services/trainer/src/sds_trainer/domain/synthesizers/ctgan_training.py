@@ -279,12 +279,15 @@ class TrainingRun:
             losses = {"discriminator": d_sum / self.steps_per_epoch}
             losses["generator"] = g_sum / self.steps_per_epoch
             self.losses.append(losses)
-            if progress is not None:
-                progress(EpochReport(epoch, total, self.epsilon_so_far(), dict(losses)))
+            # Checkpoint before announcing: whatever leaves the trainer about an epoch must come
+            # from a state a resumed run continues from, never from steps a resume would redo
+            # with the accountant rolled back.
             if checkpoint is not None and (
                 epoch % self.params.checkpoint_every == 0 or epoch == total
             ):
                 checkpoint(epoch, self._state(epoch))
+            if progress is not None:
+                progress(EpochReport(epoch, total, self.epsilon_so_far(), dict(losses)))
         return self._report()
 
     def _report(self) -> dict[str, Any]:

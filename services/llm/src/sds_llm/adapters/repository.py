@@ -1,0 +1,97 @@
+"""Reads and writes of the llm service's own tables (facts from events, token usage)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from sds_llm.adapters.orm import datasets, evaluations, project_members, token_usage
+
+
+def _insert(session: AsyncSession) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def upsert(session: AsyncSession, *, table: str, key: str, values: Mapping[str, Any]) -> None:
+    """Insert or replace one fact row (a redelivered event rewrites the same row)."""
+    target = {"evaluations": evaluations, "datasets": datasets}[table]
+    row = {**values, "recorded_at": datetime.now(UTC)}
+    statement = _insert(session)(target).values(**row)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[key], set_={k: v for k, v in row.items() if k != key}
+        )
+    )
+
+
+async def load(session: AsyncSession, *, table: str, key: str) -> Mapping[str, Any] | None:
+    """One fact row by id, or None."""
+    target, column = {
+        "evaluations": (evaluations, evaluations.c.evaluation_id),
+        "datasets": (datasets, datasets.c.dataset_id),
+    }[table]
+    row = (await session.execute(select(target).where(column == key))).mappings().first()
+    return dict(row) if row is not None else None
+
+
+async def add_member(session: AsyncSession, *, project_id: str, user_id: str) -> None:
+    """Remember that ``user_id`` acted in ``project_id``."""
+    statement = _insert(session)(project_members).values(project_id=project_id, user_id=user_id)
+    await session.execute(statement.on_conflict_do_nothing())
+
+
+async def is_member(session: AsyncSession, *, project_id: str, user_id: str) -> bool:
+    """Whether ``user_id`` is known to act in ``project_id``."""
+    row = await session.execute(
+        select(project_members.c.user_id).where(
+            project_members.c.project_id == project_id, project_members.c.user_id == user_id
+        )
+    )
+    return row.first() is not None
+
+
+class UsageLedger(Protocol):
+    """Tokens spent per project and UTC day."""
+
+    async def used(self, *, project_id: str, day: str) -> int:
+        """Tokens spent so far."""
+        ...
+
+    async def add(self, *, project_id: str, day: str, tokens: int) -> None:
+        """Record spent tokens."""
+        ...
+
+
+class SqlUsageLedger:
+    """The ledger in the caller's transaction (so a handler's writes commit together)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def used(self, *, project_id: str, day: str) -> int:
+        """Tokens spent so far."""
+        value = await self._session.scalar(
+            select(token_usage.c.tokens).where(
+                token_usage.c.project_id == project_id, token_usage.c.day == day
+            )
+        )
+        return int(value or 0)
+
+    async def add(self, *, project_id: str, day: str, tokens: int) -> None:
+        """Add ``tokens`` atomically (an upsert that increments)."""
+        if tokens <= 0:
+            return
+        statement = _insert(self._session)(token_usage).values(
+            project_id=project_id, day=day, tokens=tokens
+        )
+        await self._session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["project_id", "day"],
+                set_={"tokens": token_usage.c.tokens + tokens},
+            )
+        )

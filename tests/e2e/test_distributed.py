@@ -1,0 +1,307 @@
+"""The main flow on the DISTRIBUTED runtime: a process per service on Kafka, PostgreSQL, S3, Redis.
+
+Everything goes through the gateway's HTTP API with signed requests, exactly like a client of a
+deployment. The stack is started once for the module (starting six Python processes that import
+torch takes about a minute on 2 cores) in its own namespace: topics, schemas and bucket are
+private to this run and removed at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from minio import Minio
+from sqlalchemy import text
+
+from sds_common.db import create_engine
+from sds_common.events import Envelope, topics
+from sds_studio.client import StudioClient
+from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
+from tests.conftest import S3Server
+from tests.e2e.conftest import ADULT, E2E_PARAMS, E2E_ROWS
+
+pytestmark = [
+    pytest.mark.kafka,
+    pytest.mark.postgres,
+    pytest.mark.s3,
+    pytest.mark.redis,
+    pytest.mark.slow,
+]
+
+#: Rows of the table the crash test trains on: small, so that each epoch takes about a second.
+CRASH_ROWS = 800
+CRASH_EPOCHS = 12
+EPOCHS = 3
+
+
+def _free_port_offset() -> int:
+    """An offset at which every service port is free (the default ports may be in use)."""
+    base = min(SERVICES.values())
+    for offset in range(1000 + secrets.randbelow(50) * 20, 20_000, 20):
+        sockets: list[socket.socket] = []
+        try:
+            for port in SERVICES.values():
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port + offset))
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+        assert base + offset < 65_000
+        return offset
+    raise RuntimeError("no free block of service ports")
+
+
+def _drop_namespace(stack: DistributedStack) -> None:
+    """Drop the stack's schemas, topics and bucket (best effort for topics and bucket)."""
+
+    async def drop() -> None:
+        engine = create_engine(
+            stack.infra.postgres.replace("postgresql://", "postgresql+asyncpg://")
+        )
+        try:
+            async with engine.begin() as conn:
+                for service in SERVICES:
+                    schema = f"{stack.namespace}_{service}"
+                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        finally:
+            await engine.dispose()
+        admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka)
+        with contextlib.suppress(Exception):
+            await admin.start()
+            try:
+                ours = [t for t in await admin.list_topics() if t.startswith(f"{stack.namespace}.")]
+                if ours:
+                    await admin.delete_topics(ours)
+            finally:
+                await admin.close()
+
+    asyncio.run(drop())
+    with contextlib.suppress(Exception):
+        s3 = Minio(
+            stack.infra.s3_endpoint,
+            access_key=stack.infra.s3_access_key,
+            secret_key=stack.infra.s3_secret_key,
+            secure=False,
+        )
+        bucket = stack.env_for("gateway")["SDS_S3_BUCKET"]
+        for item in s3.list_objects(bucket, recursive=True):
+            s3.remove_object(bucket, item.object_name)
+        s3.remove_bucket(bucket)
+
+
+@pytest.fixture(scope="module")
+def stack(
+    kafka_bootstrap: str,
+    postgres_dsn: str,
+    redis_url: str,
+    s3_server: S3Server,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[DistributedStack]:
+    """The six services, each its own process, in a namespace of their own."""
+    distributed = DistributedStack(
+        infra=Infrastructure(
+            kafka=kafka_bootstrap,
+            postgres=postgres_dsn,
+            redis=redis_url,
+            s3_endpoint=s3_server.endpoint,
+            s3_access_key=s3_server.access_key,
+            s3_secret_key=s3_server.secret_key,
+        ),
+        namespace=f"e2e{uuid.uuid4().hex[:10]}",
+        port_offset=_free_port_offset(),
+        log_dir=tmp_path_factory.mktemp("distributed-logs"),
+        auth_secret=secrets.token_hex(32),
+        audit_signing_key=secrets.token_hex(32),
+        # A killed trainer's job is claimed again after 5 s instead of a minute.
+        extra_env={"SDS_JOBS_LEASE_S": "5", "SDS_TRAINER_THREADS": "1", "SDS_LOG_LEVEL": "INFO"},
+    )
+    try:
+        distributed.start(timeout_s=240.0)
+    except BaseException:
+        distributed.stop()
+        _drop_namespace(distributed)
+        raise
+    try:
+        yield distributed
+    finally:
+        distributed.stop()
+        _drop_namespace(distributed)
+
+
+@pytest.fixture
+async def client(stack: DistributedStack) -> AsyncIterator[StudioClient]:
+    async with StudioClient(
+        stack.gateway_url, secret=stack.auth_secret, user_id="bob", email="bob@example.org"
+    ) as studio:
+        yield studio
+
+
+def _sample(rows: int, destination: Path) -> Path:
+    pd.read_csv(ADULT).sample(n=rows, random_state=11).to_csv(destination, index=False)
+    return destination
+
+
+async def _ready_dataset(client: StudioClient, path: Path, stack: DistributedStack) -> dict:
+    project = await client.create_project("distributed e2e")
+    dataset = await client.upload(path, project_id=project["id"], target="income")
+    dataset = await client.wait(f"/datasets/{dataset['id']}")
+    assert dataset["status"] == "ready", (dataset, stack.log_tail("datasets"))
+    return dataset
+
+
+async def _topic_events(stack: DistributedStack, topic: str, *, key: str) -> list[Envelope]:
+    """Every envelope on a topic with partition key ``key``, once each (by event id)."""
+    name = f"{stack.namespace}.{topic}"
+    # No group: the consumer is given every partition of the topic and commits nothing.
+    consumer = AIOKafkaConsumer(
+        name, bootstrap_servers=stack.infra.kafka, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        async with asyncio.timeout(30):
+            while not consumer.assignment():
+                await asyncio.sleep(0.05)
+        partitions = sorted(consumer.assignment())
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        seen: dict[str, Envelope] = {}
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            batch = await consumer.getmany(*partitions, timeout_ms=1000)
+            for records in batch.values():
+                for record in records:
+                    envelope = Envelope.from_bytes(record.value)
+                    if envelope.key == key:
+                        seen.setdefault(str(envelope.event_id), envelope)
+        return list(seen.values())
+    finally:
+        await consumer.stop()
+
+
+async def test_upload_train_sample_evaluate_distributed(
+    stack: DistributedStack, client: StudioClient, tmp_path: Path
+) -> None:
+    dataset = await _ready_dataset(client, _sample(E2E_ROWS, tmp_path / "adult.csv"), stack)
+    assert dataset["n_rows"] == E2E_ROWS
+    assert dataset["train_rows"] == E2E_ROWS - round(E2E_ROWS * 0.2)
+
+    params = {**E2E_PARAMS, "epochs": EPOCHS}
+    generator = await client.train(dataset["id"], epsilon=1.0, params=params)
+    assert generator["status"] == "queued"
+    epochs: list[int] = []
+    generator = await client.wait(
+        f"/generators/{generator['id']}",
+        on_update=lambda e: (
+            epochs.append(e["data"]["epoch"]) if e.get("event") == "TrainingProgress" else None
+        ),
+    )
+    assert generator["status"] == "succeeded", (generator.get("error"), stack.log_tail("trainer"))
+    assert 0 < generator["epsilon"] <= 1.0 + 1e-9
+    assert generator["delta"] < 1 / dataset["train_rows"]
+    assert epochs == list(range(1, EPOCHS + 1))
+
+    budget = await client.get(f"/datasets/{dataset['id']}/privacy-budget")
+    assert [e["entry"] for e in budget["entries"]][:2] == ["reserved", "spent"]
+    assert budget["totals"]["spent_epsilon"] == pytest.approx(generator["epsilon"])
+    assert budget["totals"]["reserved_epsilon"] == pytest.approx(0.0, abs=1e-9)
+
+    synthetic = await client.sample(generator["id"], rows=1500, seed=1)
+    synthetic = await client.wait(f"/synthetic-datasets/{synthetic['id']}")
+    assert synthetic["status"] == "succeeded", (synthetic, stack.log_tail("trainer"))
+    assert synthetic["rows"] == 1500
+    frame = pd.read_csv(
+        await client.download(
+            f"/synthetic-datasets/{synthetic['id']}/download?format=csv", tmp_path / "s.csv"
+        )
+    )
+    assert len(frame) == 1500
+    assert set(frame["income"].dropna()) <= {"<=50K", ">50K"}
+
+    evaluation = await client.wait(f"/evaluations/{synthetic['evaluation_id']}")
+    assert evaluation["status"] == "succeeded", (evaluation, stack.log_tail("evaluator"))
+    assert 0.0 <= evaluation["scores"]["fidelity"] <= 1.0
+    assert 0.0 <= evaluation["scores"]["mia_auc"] <= 1.0
+    report = await client.download(f"/evaluations/{evaluation['id']}/report", tmp_path / "r.html")
+    html = report.read_text()
+    assert "<html" in html.lower()
+    assert "ε" in html or "epsilon" in html.lower()
+
+
+async def test_killed_trainer_resumes_from_its_checkpoint_and_charges_once(
+    stack: DistributedStack, client: StudioClient, tmp_path: Path
+) -> None:
+    dataset = await _ready_dataset(client, _sample(CRASH_ROWS, tmp_path / "crash.csv"), stack)
+    params = {**E2E_PARAMS, "epochs": CRASH_EPOCHS, "batch_size": 160}
+    generator = await client.train(dataset["id"], epsilon=1.0, params=params)
+    generator_id = generator["id"]
+
+    streamed: list[dict[str, Any]] = []
+    follower = asyncio.create_task(
+        client.wait(f"/generators/{generator_id}", on_update=streamed.append)
+    )
+
+    def announced() -> list[int]:
+        return [e["data"]["epoch"] for e in streamed if e.get("event") == "TrainingProgress"]
+
+    async with asyncio.timeout(120):
+        while not announced() or announced()[-1] < 2:
+            assert not follower.done(), "the training ended before the trainer could be killed"
+            await asyncio.sleep(0.05)
+    await asyncio.to_thread(stack.kill, "trainer")
+    killed_after = announced()[-1]
+    assert killed_after < CRASH_EPOCHS, "the training finished before the kill: nothing tested"
+    # The restarted trainer claims the job again once its 5 s lease has run out.
+    await asyncio.to_thread(stack.restart, "trainer", timeout_s=240.0)
+    async with asyncio.timeout(180):
+        generator = await follower
+
+    assert generator["status"] == "succeeded", (generator.get("error"), stack.log_tail("trainer"))
+    assert 0 < generator["epsilon"] <= 1.0 + 1e-9
+    assert announced() == sorted(set(announced())), announced()
+    assert announced()[-1] == CRASH_EPOCHS
+    assert [e.get("event") for e in streamed].count("ModelTrained") == 1
+
+    # The ledger: ONE reservation, charged once; nothing left reserved.
+    budget = await client.get(f"/datasets/{dataset['id']}/privacy-budget")
+    entries = [e["entry"] for e in budget["entries"]]
+    assert entries[:2] == ["reserved", "spent"], budget
+    assert (entries.count("reserved"), entries.count("spent")) == (1, 1), budget
+    assert {e["generator_id"] for e in budget["entries"]} == {generator_id}
+    assert budget["totals"]["spent_epsilon"] == pytest.approx(generator["epsilon"])
+    assert budget["totals"]["reserved_epsilon"] == pytest.approx(0.0, abs=1e-9)
+
+    # What really went over Kafka (the gateway's read model hides duplicates; the log does not).
+    training = await _topic_events(stack, topics.TRAINING, key=generator_id)
+    kinds = [e.type for e in training]
+    assert kinds.count("ModelTrained") == 1, kinds
+    assert kinds.count("TrainingStarted") == 2, kinds  # the first attempt and the resumed one
+    resumed_at = max(i for i, kind in enumerate(kinds) if kind == "TrainingStarted")
+    before = [
+        int(str(e.payload["epoch"])) for e in training[:resumed_at] if e.type == "TrainingProgress"
+    ]
+    after = [
+        int(str(e.payload["epoch"])) for e in training[resumed_at:] if e.type == "TrainingProgress"
+    ]
+    assert before[-1] >= killed_after
+    # Resumed from a checkpoint, not from scratch, and no epoch announced (or trained) twice.
+    assert after, kinds
+    assert after == list(range(after[0], CRASH_EPOCHS + 1))
+    assert 2 <= after[0] <= before[-1] + 1, (before, after)
+    assert after[0] > before[-1], f"epochs {before} then {after}: some were announced twice"
+    privacy = await _topic_events(stack, topics.PRIVACY, key=dataset["id"])
+    charges = [e.type for e in privacy]
+    assert charges.count("PrivacyBudgetReserved") == 1, charges
+    assert charges.count("PrivacyBudgetSpent") == 1, charges
