@@ -9,6 +9,7 @@ import pytest
 from pydantic import ValidationError
 
 from sds_common.settings import Settings
+from sds_audit.config import AuditSettings
 from sds_datasets.config import DatasetsSettings
 from sds_gateway.config import GatewaySettings
 from sds_llm.config import LlmSettings
@@ -23,7 +24,14 @@ def test_every_setting_is_documented_in_the_readme_and_nothing_else() -> None:
     documented = set(re.findall(r"^\| `(SDS_[A-Z0-9_]+)` \|", section, flags=re.MULTILINE))
     expected = {
         f"SDS_{name.upper()}"
-        for cls in (Settings, GatewaySettings, DatasetsSettings, TrainerSettings, LlmSettings)
+        for cls in (
+            Settings,
+            GatewaySettings,
+            DatasetsSettings,
+            TrainerSettings,
+            LlmSettings,
+            AuditSettings,
+        )
         for name in cls.model_fields
     }
     assert documented == expected

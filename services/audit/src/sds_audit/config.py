@@ -1,6 +1,24 @@
-"""Settings of this service: the shared ``SDS_*`` variables with its own defaults."""
+"""Settings of this service: the shared ``SDS_*`` variables plus the audit service's own."""
 
-from sds_common.settings import Settings
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets as _secrets
+from pathlib import Path
+from typing import Annotated, Any, Final
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode
+
+from sds_common.auth import load_or_create_embedded_secret
+from sds_common.settings import Runtime, Settings
+
+EMBEDDED_SIGNING_KEY_PATH: Final = Path("secrets") / "audit-signing-key"
+
+
+class MissingSecretError(RuntimeError):
+    """The distributed audit service was started without a key it needs."""
 
 
 class AuditSettings(Settings):
@@ -8,3 +26,94 @@ class AuditSettings(Settings):
 
     service_name: str = "audit"
     http_port: int = 8005
+
+    audit_checkpoint_every: int = Field(
+        default=1000, ge=0, description="sign the chain head every N records (0: only on demand)"
+    )
+    audit_signing_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "HMAC key of the audit checkpoints; required when distributed, generated under "
+            "SDS_DATA_DIR/secrets when embedded"
+        ),
+    )
+    auth_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "proxy HMAC secrets, comma-separated (two during a rotation); required when "
+            "distributed, generated under SDS_DATA_DIR/secrets when embedded"
+        ),
+    )
+
+    @field_validator("auth_secrets", mode="before")
+    @classmethod
+    def _split_commas(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+
+def audit_settings(settings: Settings) -> AuditSettings:
+    """Return ``settings`` as audit settings; the audit-only fields come from the environment.
+
+    The embedded runtime builds one ``Settings`` for every service; the audit service reads its
+    own variables on top of those values.
+    """
+    if isinstance(settings, AuditSettings):
+        return settings
+    values = {name: getattr(settings, name) for name in Settings.model_fields}
+    return AuditSettings(**values)
+
+
+def resolve_auth_secrets(settings: AuditSettings) -> tuple[str, ...]:
+    """The proxy secrets the admin routes verify identities against.
+
+    Raises:
+        MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
+    """
+    configured = tuple(s.get_secret_value() for s in settings.auth_secrets if s.get_secret_value())
+    if configured:
+        return configured
+    if settings.runtime is Runtime.EMBEDDED:
+        return (load_or_create_embedded_secret(settings.data_dir),)
+    raise MissingSecretError(
+        "the distributed audit service refuses to start without a proxy secret: set "
+        "SDS_AUTH_SECRETS"
+    )
+
+
+def resolve_signing_key(settings: AuditSettings) -> bytes:
+    """The checkpoint signing key: configured, or the embedded one (created at first start).
+
+    Raises:
+        MissingSecretError: distributed runtime and no ``SDS_AUDIT_SIGNING_KEY``.
+    """
+    configured = settings.audit_signing_key
+    if configured is not None and configured.get_secret_value():
+        return configured.get_secret_value().encode()
+    if settings.runtime is Runtime.EMBEDDED:
+        return _load_or_create_key(settings.data_dir / EMBEDDED_SIGNING_KEY_PATH).encode()
+    raise MissingSecretError(
+        "the distributed audit service refuses to start without a checkpoint signing key: set "
+        "SDS_AUDIT_SIGNING_KEY"
+    )
+
+
+def _load_or_create_key(path: Path) -> str:
+    """Like ``sds_common.auth.load_or_create_embedded_secret``, for the audit key's own file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileNotFoundError):
+        existing = path.read_text().strip()
+        if existing:
+            return existing
+    key = _secrets.token_hex(32)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        existing = path.read_text().strip()
+        if existing:
+            return existing
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,11 +1,100 @@
-"""What the audit service does for each event it consumes (filled in by the pipeline work)."""
+"""What the audit service does: record every event, sign checkpoints, verify the chain."""
 
-from collections.abc import Sequence
+from __future__ import annotations
 
+import asyncio
+import functools
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sds_audit.adapters import store
+from sds_audit.domain.chain import ChainVerifier, Checkpoint, Head, VerifyResult
+from sds_audit.domain.records import entry_of
 from sds_common.bus import Subscription
-from sds_common.runtime.service import Service
+from sds_common.db import Database, UnitOfWork
+from sds_common.events import CATALOGUE, Envelope, Event
+
+Clock = Callable[[], datetime]
+VERIFY_PAGE_SIZE = 10_000
 
 
-def subscriptions(_service: Service) -> Sequence[Subscription]:
-    """The audit service's event handlers."""
-    return ()
+def utc_now() -> datetime:
+    """The current time in UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    """What the handlers need: the database, the checkpoint key and policy, a clock."""
+
+    database: Database
+    signing_key: bytes
+    checkpoint_every: int
+    clock: Clock = utc_now
+
+
+def subscriptions(audit: AuditLog) -> Sequence[Subscription]:
+    """One subscription per catalogue entry (every type and version), all appending to the log."""
+    handler = functools.partial(record_event, audit=audit)
+    return [
+        Subscription(event=model, handler=handler, name=f"record:{event_type}.v{version}")
+        for (event_type, version), model in sorted(CATALOGUE.items())
+    ]
+
+
+async def record_event(
+    envelope: Envelope, event: Event, uow: UnitOfWork, *, audit: AuditLog
+) -> None:
+    """Append one consumed event to the chain, in the consumer's transaction."""
+    await store.append(
+        uow.session,
+        entry_of(envelope, event),
+        now=audit.clock(),
+        signing_key=audit.signing_key,
+        checkpoint_every=audit.checkpoint_every,
+    )
+
+
+async def create_checkpoint(audit: AuditLog, *, actor: str) -> Checkpoint | None:
+    """Sign the current head now (None while the log is empty)."""
+    async with audit.database.unit_of_work(actor=actor) as uow:
+        return await store.checkpoint_head(
+            uow.session, now=audit.clock(), signing_key=audit.signing_key, reason="on_demand"
+        )
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    """A verification's result, the head it covered and how long it took."""
+
+    result: VerifyResult
+    head: Head
+    seconds: float
+
+
+async def verify_log(audit: AuditLog, *, page_size: int = VERIFY_PAGE_SIZE) -> VerifyReport:
+    """Walk the whole chain in pages; stop at the first broken record.
+
+    Checkpoints are read before the head, and only records up to that head are walked, so
+    records appended while verification runs neither break it nor get half-checked.
+    """
+    started = time.perf_counter()
+    checkpoints = await store.read_checkpoints(audit.database)
+    head = await store.read_head(audit.database)
+    verifier = ChainVerifier(checkpoints=checkpoints, signing_key=audit.signing_key, head=head)
+    pages = store.iter_pages(audit.database, up_to=head.seq, page_size=page_size)
+    hashing: asyncio.Future[bool] | None = None
+    try:
+        async for page in pages:
+            # While one page is hashed in a thread, the next is fetched; the event loop (the
+            # embedded runtime serves everything from it) is never blocked for long.
+            if hashing is not None and not await hashing:
+                break
+            hashing = asyncio.ensure_future(asyncio.to_thread(verifier.feed, page))
+        if hashing is not None:
+            await hashing
+    finally:
+        await pages.aclose()
+    return VerifyReport(result=verifier.result(), head=head, seconds=time.perf_counter() - started)

@@ -1,0 +1,151 @@
+"""What the audit log keeps of an event: who, what resource, which privacy facts, which ids.
+
+Pure: derives an ``AuditEntry`` from an envelope and its payload model, and seals an entry into
+the chain (``seal``) once the store has told it the previous record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Final
+
+from sds_audit.domain.chain import ChainRecord, Head
+from sds_common.events import Envelope, Event
+
+#: Payload fields naming a resource, and the resource type each names.
+ID_FIELDS: Final[Mapping[str, str]] = {
+    "dataset_id": "dataset",
+    "generator_id": "generator",
+    "synthetic_dataset_id": "synthetic_dataset",
+    "evaluation_id": "evaluation",
+    "explanation_id": "explanation",
+    "user_id": "user",
+}
+#: What the ``subject_id`` of an explanation names, by explanation kind.
+SUBJECT_KINDS: Final[Mapping[str, str]] = {
+    "evaluation": "evaluation",
+    "data_dictionary": "dataset",
+    "pii_hints": "dataset",
+}
+#: Payload fields that state a privacy decision or its parameters.
+PRIVACY_FIELDS: Final = (
+    "epsilon",
+    "delta",
+    "accountant",
+    "noise_multiplier",
+    "sample_rate",
+    "steps",
+    "max_grad_norm",
+    "preprocessing_epsilon",
+    "preprocessing_epsilon_share",
+    "remaining_epsilon",
+    "epsilon_spent",
+    "reasons",
+)
+_PRIVACY_REQUESTS: Final = frozenset({"TrainingRequested"})
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """An event as the log records it, before it has a place in the chain.
+
+    Attributes:
+        refs: every (resource type, id) the event names, for trails and lookups.
+    """
+
+    event_id: str
+    event_type: str
+    event_version: int
+    occurred_at: datetime
+    actor: str
+    project_id: str | None
+    resource_type: str
+    resource_id: str
+    correlation_id: str
+    causation_id: str | None
+    privacy: dict[str, Any] | None
+    payload: dict[str, Any]
+    refs: tuple[tuple[str, str], ...]
+
+
+def entry_of(envelope: Envelope, event: Event) -> AuditEntry:
+    """The audit entry of one consumed event."""
+    payload = dict(envelope.payload)
+    resource_type, resource_id = resource_of(event, payload)
+    return AuditEntry(
+        event_id=str(envelope.event_id),
+        event_type=envelope.type,
+        event_version=envelope.version,
+        occurred_at=envelope.occurred_at,
+        actor=envelope.actor,
+        project_id=envelope.project_id,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.causation_id,
+        privacy=privacy_of(envelope.type, payload),
+        payload=payload,
+        refs=refs_of(payload),
+    )
+
+
+def resource_of(event: Event, payload: Mapping[str, Any]) -> tuple[str, str]:
+    """The resource an event is about: its partition key, or the synthetic dataset it names.
+
+    Generation and download events are keyed by generator or user but are about one synthetic
+    dataset, so that is their resource.
+    """
+    key_field = event.key_field
+    if key_field in {"generator_id", "user_id"} and payload.get("synthetic_dataset_id"):
+        return "synthetic_dataset", str(payload["synthetic_dataset_id"])
+    return ID_FIELDS.get(key_field, key_field.removesuffix("_id")), event.partition_key()
+
+
+def refs_of(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
+    """Every resource id the payload names (explanation subjects mapped by kind)."""
+    refs = {(kind, str(payload[name])) for name, kind in ID_FIELDS.items() if payload.get(name)}
+    subject = payload.get("subject_id")
+    if subject:
+        refs.add((SUBJECT_KINDS.get(str(payload.get("kind")), "subject"), str(subject)))
+    return tuple(sorted(refs))
+
+
+def privacy_of(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The privacy facts an event carries (ε, δ, accountant, noise, sampling, reasons ...).
+
+    A training request without DP settings is itself a privacy decision: ``{"dp": false}``.
+    """
+    if event_type in _PRIVACY_REQUESTS:
+        spec = payload.get("privacy")
+        if not isinstance(spec, Mapping):
+            return {"dp": False}
+        return {"dp": True, **{name: value for name, value in spec.items() if value is not None}}
+    facts = {name: payload[name] for name in PRIVACY_FIELDS if payload.get(name) is not None}
+    if facts and payload.get("reason"):
+        facts["reason"] = payload["reason"]  # why a reservation was released
+    return facts or None
+
+
+def seal(entry: AuditEntry, *, head: Head, recorded_at: datetime) -> ChainRecord:
+    """Place ``entry`` right after ``head`` and compute its hash."""
+    unsealed = ChainRecord(
+        seq=head.seq + 1,
+        event_id=entry.event_id,
+        event_type=entry.event_type,
+        event_version=entry.event_version,
+        occurred_at=entry.occurred_at,
+        recorded_at=recorded_at,
+        actor=entry.actor,
+        project_id=entry.project_id,
+        resource_type=entry.resource_type,
+        resource_id=entry.resource_id,
+        correlation_id=entry.correlation_id,
+        causation_id=entry.causation_id,
+        privacy=entry.privacy,
+        payload=entry.payload,
+        prev_hash=head.hash,
+        hash="",
+    )
+    return unsealed._replace(hash=unsealed.computed_hash())

@@ -1,0 +1,123 @@
+"""Routes of ``/audit`` (admin only): the log, its export, trails, verification, checkpoints."""
+
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
+
+from sds_audit import handlers, queries
+from sds_audit.entrypoints.deps import (
+    PROBLEM_MEDIA_TYPE,
+    AuditApi,
+    AuditHTTPError,
+    admin_dependency,
+)
+from sds_audit.entrypoints.schemas import (
+    AuditPage,
+    AuditRecord,
+    CheckpointOut,
+    ResourceType,
+    Trail,
+    VerifyOut,
+)
+from sds_common.auth import Identity
+
+MAX_LIMIT = 1000
+
+
+class _ProblemRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handler(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except AuditHTTPError as exc:
+                return exc.response(request)
+
+        return handler
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {status: {"content": {PROBLEM_MEDIA_TYPE: {}}} for status in statuses}
+
+
+def router(parts: AuditApi) -> APIRouter:
+    """The audit routes; each requires a validly signed identity with role ``admin``."""
+    api = APIRouter(
+        prefix="/audit", tags=["audit"], route_class=_ProblemRoute, responses=_problems(401, 403)
+    )
+    admin = Depends(admin_dependency(parts.secrets))
+    audit = parts.audit
+
+    @api.get(
+        "/events",
+        response_model=AuditPage,
+        responses={200: {"content": {"text/csv": {}}}},
+        summary="List audit records in log order (JSON page, or the whole selection as CSV)",
+    )
+    async def list_events(
+        _admin: Annotated[Identity, admin],
+        *,
+        actor: Annotated[str | None, Query(description="user id or service name")] = None,
+        project_id: str | None = None,
+        resource_type: ResourceType | None = None,
+        resource_id: str | None = None,
+        event_type: str | None = None,
+        since: Annotated[datetime | None, Query(description="occurred at or after")] = None,
+        until: Annotated[datetime | None, Query(description="occurred before")] = None,
+        cursor: Annotated[int, Query(ge=0, description="seq of the last record seen")] = 0,
+        limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+        output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    ) -> AuditPage | StreamingResponse:
+        where = queries.EventFilter(
+            actor=actor,
+            project_id=project_id,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            event_type=event_type,
+            since=since,
+            until=until,
+        )
+        if output == "csv":
+            return StreamingResponse(
+                queries.csv_export(audit.database, where, after=cursor),
+                media_type="text/csv",
+                headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+            )
+        async with audit.database.sessions() as session:
+            records = await queries.list_records(session, where, after=cursor, limit=limit)
+        return AuditPage(
+            items=[AuditRecord.of(record) for record in records],
+            next_cursor=records[-1].seq if len(records) == limit else None,
+        )
+
+    @api.get("/verify", summary="Verify the whole hash chain and the signed checkpoints")
+    async def verify(_admin: Annotated[Identity, admin]) -> VerifyOut:
+        return VerifyOut.of(await handlers.verify_log(audit))
+
+    @api.get(
+        "/generators/{generator_id}/trail",
+        summary="Every record of one generator's life: dataset, budget, training, samples, ...",
+    )
+    async def generator_trail(generator_id: str, _admin: Annotated[Identity, admin]) -> Trail:
+        async with audit.database.sessions() as session:
+            records = await queries.generator_trail(session, generator_id)
+        return Trail(generator_id=generator_id, items=[AuditRecord.of(r) for r in records])
+
+    @api.post(
+        "/checkpoints",
+        status_code=201,
+        responses=_problems(409),
+        summary="Sign the current chain head now",
+    )
+    async def checkpoint(user: Annotated[Identity, admin]) -> CheckpointOut:
+        signed = await handlers.create_checkpoint(audit, actor=user.user_id)
+        if signed is None:
+            raise AuditHTTPError(409, "empty_log", "the audit log is empty: nothing to sign")
+        return CheckpointOut.of(signed)
+
+    return api
