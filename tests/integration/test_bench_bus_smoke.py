@@ -1,6 +1,7 @@
-"""Keeps ``benchmarks/bus.py`` from rotting: its measurements, tiny, on the in-process bus.
+"""Keeps ``benchmarks/bus.py`` from rotting: its measurements, tiny, on both setups.
 
 Counts only (every event applied exactly once, in per-key order); speed is the benchmark's job.
+The Kafka setup runs the producer and the consumer as two processes, as the benchmark does.
 """
 
 from __future__ import annotations
@@ -35,6 +36,25 @@ async def test_report_renders_one_row_per_setup(memory: bus.Backend) -> None:
     latency = await bus.measure_latency(memory, rate=100.0, seconds=0.1)
     text = bus.report([(memory, throughput, latency)], facts="test", versions="test", loop="test")
     assert text.count("| MemoryBroker + SQLite |") == 1
+
+
+@pytest.fixture
+def kafka(kafka_bootstrap: str, postgres_dsn: str) -> bus.Backend:
+    return bus.split_backend(kafka=kafka_bootstrap, postgres=postgres_dsn)
+
+
+@pytest.mark.kafka
+async def test_two_process_throughput_applies_every_event_once(kafka: bus.Backend) -> None:
+    result = await bus.measure_throughput(kafka, events=300, per_transaction=100)
+    assert (result.events, result.rows, result.out_of_order) == (300, 300, 0)
+    assert result.seconds > 0
+
+
+@pytest.mark.kafka
+async def test_two_process_latency_applies_every_event_once(kafka: bus.Backend) -> None:
+    result = await bus.measure_latency(kafka, rate=100.0, seconds=0.5)
+    assert (result.events, result.rows) == (50, 50)
+    assert 0 <= result.p50_ms <= result.p99_ms <= result.max_ms
 
 
 def test_write_section_replaces_only_its_section(tmp_path: Path) -> None:
