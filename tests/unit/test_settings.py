@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from sds_common.settings import Settings
 from sds_audit.config import AuditSettings
+from sds_common.settings import Settings
 from sds_datasets.config import DatasetsSettings
 from sds_gateway.config import GatewaySettings
 from sds_llm.config import LlmSettings

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 
 from sds_common.auth import signed_headers
 from sds_common.bus import MemoryBroker, OutgoingMessage, wait_until
@@ -35,6 +36,7 @@ class Harness:
     storage: LocalObjectStore
     service: Service
     settings: GatewaySettings
+    app: FastAPI
 
     async def call(
         self,
@@ -143,7 +145,10 @@ def profiled(dataset_id: str, *, n_rows: int = 100) -> DatasetProfiled:
 
 
 @asynccontextmanager
-async def running_gateway(tmp_path: Path, **overrides: Any) -> AsyncIterator[Harness]:
+async def running_gateway(
+    tmp_path: Path, *, extend: Callable[[FastAPI, Service], None] | None = None, **overrides: Any
+) -> AsyncIterator[Harness]:
+    """A started gateway; ``extend`` may add test-only routes to the app before it starts."""
     values: dict[str, Any] = {
         "data_dir": tmp_path,
         "auth_secrets": ",".join(SECRETS),
@@ -158,6 +163,8 @@ async def running_gateway(tmp_path: Path, **overrides: Any) -> AsyncIterator[Har
     await storage.start()
     service = bootstrap(settings, broker=broker, storage=storage)
     app = create_app(service)
+    if extend is not None:
+        extend(app, service)
     async with LifespanManager(app) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
@@ -167,4 +174,5 @@ async def running_gateway(tmp_path: Path, **overrides: Any) -> AsyncIterator[Har
                 storage=storage,
                 service=service,
                 settings=settings,
+                app=app,
             )

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
 
 from sds_common.bus import Subscription
 from sds_common.db import Database
@@ -20,6 +20,8 @@ from sds_gateway.adapters.orm import metadata
 from sds_gateway.config import gateway_settings, resolve_auth_secrets
 from sds_gateway.entrypoints.api import build_routers
 from sds_gateway.entrypoints.deps import Gateway
+from sds_gateway.entrypoints.http_security import configure_http_security
+from sds_gateway.entrypoints.problems import install_problem_handler
 
 # One notifier per assembled service, shared by its routes (readers) and handlers (writers).
 # Keyed by the service's Database: the spec's builders only receive the Service.
@@ -54,6 +56,11 @@ def _routers(service: Service) -> Sequence[APIRouter]:
     return build_routers(gateway_of(service))
 
 
+def _configure_app(app: FastAPI, service: Service) -> None:
+    install_problem_handler(app)
+    configure_http_security(app, gateway_settings(service.settings))
+
+
 def _subscriptions(service: Service) -> Sequence[Subscription]:
     return handlers.subscriptions(notifier=notifier_of(service))
 
@@ -64,6 +71,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=_subscriptions,
     routers=_routers,
+    configure_app=_configure_app,
 )
 
 

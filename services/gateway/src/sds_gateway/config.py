@@ -42,6 +42,14 @@ class GatewaySettings(Settings):
     sse_poll_interval_s: float = Field(
         default=1.0, gt=0, description="SSE fallback poll of the job-events table, in seconds"
     )
+    # The trainer enforces these; the gateway reads the SAME variables for its policy dry run
+    # (POST /api/v1/privacy/validate), so both answer alike.
+    trainer_epsilon_cap: float = Field(
+        default=5.0, gt=0.0, description="policy cap: the most ε one training may ask for"
+    )
+    trainer_epsilon_budget: float = Field(
+        default=5.0, gt=0.0, description="total ε each dataset may spend over all trainings"
+    )
 
     @field_validator("auth_secrets", "cors_origins", mode="before")
     @classmethod

@@ -8,6 +8,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_common.auth import Identity
+from sds_common.privacy import PolicyLimits, check_request, default_delta
 from sds_gateway.adapters.orm import (
     datasets,
     evaluations,
@@ -20,9 +21,12 @@ from sds_gateway.adapters.orm import (
 from sds_gateway.adapters.records import member_role, utc
 from sds_gateway.domain.access import Need, authorise
 from sds_gateway.domain.errors import NotFound
+from sds_gateway.domain.methods import is_dp
+from sds_gateway.domain.status import DatasetStatus
 from sds_gateway.schemas.common import Job, Page
 from sds_gateway.schemas.datasets import BudgetTotals, Dataset, LedgerEntry, PrivacyBudget
 from sds_gateway.schemas.pipeline import Evaluation, Generator
+from sds_gateway.schemas.privacy import PrivacyValidate, PrivacyVerdict
 from sds_gateway.schemas.projects import Project
 from sds_gateway.views import (
     dataset_view,
@@ -182,4 +186,58 @@ def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
         spent_epsilon=sum(e.epsilon for e in entries if e.entry == "spent"),
         reserved_epsilon=sum(reserved.values()),
         remaining_epsilon=by_time[-1].remaining_epsilon if by_time else None,
+    )
+
+
+async def validate_privacy(
+    session: AsyncSession,
+    user: Identity,
+    *,
+    request: PrivacyValidate,
+    limits: PolicyLimits,
+    budget_epsilon: float,
+) -> PrivacyVerdict:
+    """Check a training's privacy request against the trainer's policy; never reserves budget.
+
+    ``budget_epsilon`` is the dataset's total, used while the ledger has no entry for it yet.
+    """
+    row, _ = await load_visible(
+        session, datasets, row_id=request.dataset_id, user=user, need=Need.READ, what="dataset"
+    )
+    if row["status"] == DatasetStatus.DELETED:
+        raise NotFound("dataset not found")
+    remaining = (
+        await privacy_budget(session, user, dataset_id=request.dataset_id)
+    ).totals.remaining_epsilon
+    remaining_epsilon = budget_epsilon if remaining is None else remaining
+    train_rows: int | None = row["train_rows"]
+    epsilon, delta = request.privacy.epsilon, request.privacy.delta
+    reasons: list[str] = []
+    if not is_dp(request.method):
+        reasons.append(
+            f"method {request.method!r} is not differentially private: privacy settings would "
+            "be ignored"
+        )
+    if row["status"] != DatasetStatus.READY or train_rows is None:
+        reasons.append(
+            f"the dataset is {row['status']}; its privacy can be checked once it is ready"
+        )
+        resolved_delta = delta
+    else:
+        _, policy_reasons = check_request(
+            epsilon=epsilon,
+            delta=delta,
+            n_rows=train_rows,
+            remaining_epsilon=remaining_epsilon,
+            limits=limits,
+        )
+        reasons += policy_reasons
+        resolved_delta = default_delta(train_rows) if delta is None else delta
+    return PrivacyVerdict(
+        ok=not reasons,
+        epsilon=epsilon,
+        delta=resolved_delta,
+        reasons=reasons,
+        remaining_epsilon=remaining_epsilon,
+        train_rows=train_rows,
     )

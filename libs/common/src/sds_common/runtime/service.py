@@ -43,6 +43,9 @@ class ServiceSpec:
         routers: builds its HTTP routers (mounted under ``/api/v1``) from the service.
         jobs: builds its durable background job kinds (needs a ``jobs`` table in ``metadata``).
         job_concurrency: jobs run at once by this process.
+        configure_app: called with the app and the assembled service once its routers are
+            mounted (middleware, e.g. the gateway's CORS and security headers); ``None`` when
+            the service needs nothing.
     """
 
     name: str
@@ -52,6 +55,7 @@ class ServiceSpec:
     routers: Callable[[Service], Sequence[APIRouter]] = lambda _service: ()
     jobs: Callable[[Service], Mapping[str, JobKind]] = lambda _service: {}
     job_concurrency: int = 1
+    configure_app: Callable[[FastAPI, Service], None] | None = None
 
 
 @dataclass
@@ -188,7 +192,8 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
 
     The lifespan starts every service and stops them in reverse order, so consumers finish their
     batch in flight before the process exits. ``/ready`` checks each service's database, object
-    store and consumer group.
+    store and consumer group. Each spec's ``configure_app`` (if any) runs after every router is
+    mounted, in the order the services are given.
     """
     if not services:
         raise ValueError("create_app needs at least one service")
@@ -220,6 +225,9 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
     for service in services:
         for router in service.spec.routers(service):
             app.include_router(router, prefix="/api/v1")
+    for service in services:
+        if service.spec.configure_app is not None:
+            service.spec.configure_app(app, service)
     app.state.services = {service.name: service for service in services}
     return app
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter
 
-from sds_gateway.entrypoints import datasets, evaluations, generators, jobs, projects
+from sds_gateway.entrypoints import datasets, evaluations, generators, jobs, privacy, projects
 from sds_gateway.entrypoints.deps import Gateway, identity_dependency
 
 
@@ -15,5 +15,5 @@ def build_routers(gateway: Gateway) -> Sequence[APIRouter]:
     current_user = identity_dependency(gateway)
     return [
         module.router(gateway, current_user)
-        for module in (projects, datasets, generators, evaluations, jobs)
+        for module in (projects, datasets, generators, evaluations, jobs, privacy)
     ]

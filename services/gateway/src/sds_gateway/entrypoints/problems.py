@@ -6,7 +6,7 @@ from collections.abc import Callable, Coroutine
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import Request, Response
+from fastapi import FastAPI, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -94,6 +94,23 @@ class ProblemRoute(APIRoute):
                 )
 
         return handler
+
+
+async def _gateway_error(request: Request, exc: Exception) -> Response:
+    if not isinstance(exc, GatewayError):  # pragma: no cover - registered for GatewayError only
+        raise exc
+    return problem_response(
+        request, status=STATUS.get(type(exc), 400), code=exc.code, detail=exc.detail
+    )
+
+
+def install_problem_handler(app: FastAPI) -> None:
+    """Answer a domain error raised outside a ``ProblemRoute`` with problem JSON too.
+
+    A route added without ``route_class=ProblemRoute`` would otherwise turn a refused identity
+    (``NotAuthenticated`` from the shared dependency) into a 500.
+    """
+    app.add_exception_handler(GatewayError, _gateway_error)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

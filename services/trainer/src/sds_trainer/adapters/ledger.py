@@ -122,6 +122,16 @@ async def settle(
             "to record an overspend"
         )
     spent = min(epsilon_spent, reservation.epsilon)
+    # The status flip is the guard, not the read above: two concurrent settles (a redelivered
+    # event) both see "reserved" under READ COMMITTED, but only one can move the row out of it.
+    # The loser waits on the row lock, re-checks the WHERE, updates nothing and charges nothing.
+    claimed = await uow.session.execute(
+        update(reservations)
+        .where(reservations.c.generator_id == generator_id, reservations.c.status == "reserved")
+        .values(status="spent" if spent > 0 else "released", epsilon_spent=spent)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return 0.0
     await uow.session.execute(
         update(datasets)
         .where(datasets.c.id == reservation.dataset_id)
@@ -130,10 +140,5 @@ async def settle(
             epsilon_spent=datasets.c.epsilon_spent + spent,
             delta_spent=datasets.c.delta_spent + (delta_spent if spent > 0 else 0.0),
         )
-    )
-    await uow.session.execute(
-        update(reservations)
-        .where(reservations.c.generator_id == generator_id)
-        .values(status="spent" if spent > 0 else "released", epsilon_spent=spent)
     )
     return reservation.epsilon - spent

@@ -1,72 +1,9 @@
-"""Privacy policy: which DP requests are acceptable, in words a user can act on.
+"""Privacy policy: re-exported from ``sds_common.privacy.policy``.
 
-Pure functions: the trainer checks every request with them before touching any data, and the
-gateway's dry run (``POST /privacy/validate``) can give the same answers.
+The rules live in ``libs/common`` so the gateway's dry run (``POST /privacy/validate``) gives the
+same answers as the trainer; this module keeps the trainer's import path working.
 """
 
-from __future__ import annotations
+from sds_common.privacy.policy import PolicyLimits, ResolvedPrivacy, check_request, default_delta
 
-import math
-from dataclasses import dataclass
-
-
-@dataclass(frozen=True)
-class PolicyLimits:
-    """Operator-set limits."""
-
-    epsilon_cap: float = 5.0
-    min_rows: int = 100
-
-
-@dataclass(frozen=True)
-class ResolvedPrivacy:
-    """A DP request with its defaults filled in."""
-
-    epsilon: float
-    delta: float
-
-
-def default_delta(n_rows: int) -> float:
-    """δ far below 1/n: 1/n^1.5 (the chance of a catastrophic leak must be negligible per row)."""
-    return float(1.0 / max(n_rows, 2) ** 1.5)
-
-
-def check_request(
-    *,
-    epsilon: float,
-    delta: float | None,
-    n_rows: int,
-    remaining_epsilon: float,
-    limits: PolicyLimits,
-) -> tuple[ResolvedPrivacy | None, list[str]]:
-    """Validate a DP request against the policy and the dataset's remaining budget.
-
-    Returns:
-        The resolved (ε, δ) and an empty list, or None and every reason for refusal.
-    """
-    reasons: list[str] = []
-    if not math.isfinite(epsilon) or epsilon <= 0:
-        reasons.append(f"ε must be a positive number (got {epsilon})")
-    elif epsilon > limits.epsilon_cap:
-        reasons.append(
-            f"ε = {epsilon:g} is above the policy cap of {limits.epsilon_cap:g}; "
-            "ask for less, or ask an administrator to raise SDS_TRAINER_EPSILON_CAP"
-        )
-    if n_rows < limits.min_rows:
-        reasons.append(
-            f"the dataset has {n_rows} training rows; DP training needs at least {limits.min_rows}"
-        )
-    resolved_delta = default_delta(n_rows) if delta is None else delta
-    if delta is not None and delta >= 1.0 / max(n_rows, 1):
-        reasons.append(
-            f"δ = {delta:g} is not far below 1/n = {1.0 / max(n_rows, 1):g}: with δ ≥ 1/n a "
-            f"mechanism may publish a whole row; use δ ≤ {default_delta(n_rows):.2g}"
-        )
-    if not reasons and epsilon > remaining_epsilon + 1e-12:
-        reasons.append(
-            f"the dataset's privacy budget has ε = {max(remaining_epsilon, 0.0):.4g} left, "
-            f"less than the ε = {epsilon:g} asked for"
-        )
-    if reasons:
-        return None, reasons
-    return ResolvedPrivacy(epsilon=epsilon, delta=resolved_delta), []
+__all__ = ["PolicyLimits", "ResolvedPrivacy", "check_request", "default_delta"]
