@@ -7,13 +7,22 @@ import pytest
 from sds_trainer.domain.synthesizers import ColumnSpec
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
 from sds_trainer.domain.synthesizers.dp_preprocessing import dp_discover_categories
-from sds_trainer.domain.synthesizers.transformer import MISSING, RARE, DataTransformer
+from sds_trainer.domain.synthesizers.transformer import (
+    MISSING,
+    RARE,
+    DataTransformer,
+    HistogramNoise,
+)
+
+
+def _noise(*, sigma: float = 10.0, epsilon: float = 1.0) -> HistogramNoise:
+    return HistogramNoise(sigma=sigma, threshold_delta=1e-6, epsilon=epsilon)
 
 
 def test_round_trip_without_noise_is_exact_within_bounds(table, specs) -> None:
     kept = [s for s in specs if s.kind != "identifier"]
     t = DataTransformer()
-    t.fit(table, columns=kept, epsilon=None, delta=None, rng=np.random.default_rng(0))
+    t.fit(table, columns=kept, noise=None, rng=np.random.default_rng(0))
     back = t.inverse_transform(t.transform(table))
     assert list(back.columns) == ["age", "income", "colour", "member"]
     assert (back["age"] == table["age"]).all()
@@ -29,7 +38,7 @@ def test_round_trip_without_noise_is_exact_within_bounds(table, specs) -> None:
 def test_round_trip_with_dp_clips_to_released_bounds(table, specs) -> None:
     kept = [s for s in specs if s.kind != "identifier"]
     t = DataTransformer()
-    t.fit(table, columns=kept, epsilon=5.0, delta=1e-5, rng=np.random.default_rng(0))
+    t.fit(table, columns=kept, noise=_noise(sigma=1.0), rng=np.random.default_rng(0))
     back = t.inverse_transform(t.transform(table))
     edges = t.columns[0]["edges"]
     assert back["age"].between(edges[0] - 0.5, edges[-1] + 0.5).all()
@@ -44,7 +53,7 @@ def test_public_metadata_costs_no_epsilon() -> None:
         ColumnSpec("c", "categorical", categories=("a", "b")),
     ]
     t = DataTransformer(numeric_modes="uniform")
-    steps = t.fit(data, columns=cols, epsilon=0.5, delta=1e-6, rng=np.random.default_rng(0))
+    steps = t.fit(data, columns=cols, noise=_noise(epsilon=0.5), rng=np.random.default_rng(0))
     by = {(s.column, s.statistic): s for s in steps}
     assert by[("x", "bounds")].coverage == PUBLIC_METADATA
     assert by[("x", "bounds")].epsilon == 0
@@ -59,7 +68,7 @@ def test_undeclared_statistics_spend_epsilon() -> None:
     data = pd.DataFrame({"x": np.linspace(0, 10, 200), "c": ["a", "b"] * 100})
     cols = [ColumnSpec("x", "numeric"), ColumnSpec("c", "categorical")]
     steps = DataTransformer().fit(
-        data, columns=cols, epsilon=0.5, delta=1e-6, rng=np.random.default_rng(0)
+        data, columns=cols, noise=_noise(epsilon=0.5), rng=np.random.default_rng(0)
     )
     assert sum(s.epsilon for s in steps) == pytest.approx(0.5)
     assert all(s.epsilon > 0 for s in steps)
@@ -70,7 +79,7 @@ def test_a_category_held_by_one_row_is_never_released() -> None:
     values = ["common"] * 5000 + ["unique"]
     for seed in range(20):
         found = dp_discover_categories(
-            values, epsilon=1.0, delta=1e-6, rng=np.random.default_rng(seed)
+            values, sigma=50.0, delta=1e-6, rng=np.random.default_rng(seed)
         )
         assert "unique" not in found.categories
         assert "common" in found.categories
@@ -79,7 +88,7 @@ def test_a_category_held_by_one_row_is_never_released() -> None:
 def test_rare_values_collapse_into_the_rare_bucket(table, specs) -> None:
     kept = [s for s in specs if s.kind != "identifier"]
     t = DataTransformer()
-    t.fit(table, columns=kept, epsilon=1.0, delta=1e-5, rng=np.random.default_rng(0))
+    t.fit(table, columns=kept, noise=_noise(sigma=5.0), rng=np.random.default_rng(0))
     colour = next(c for c in t.columns if c["name"] == "colour")
     assert "one-of-a-kind" not in colour["categories"]
     assert RARE in colour["categories"]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 from typing import Any
 
 import pandas as pd
 import pytest
+import torch
 from dp_accounting import dp_event, rdp
 
 from sds_trainer.domain.synthesizers import (
@@ -20,6 +22,7 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
 from sds_trainer.domain.synthesizers.dp_ctgan import DPCTGANSynthesizer
+from sds_trainer.domain.synthesizers.dp_training import preprocessing_noise, release_epsilon
 from tests.unit.trainer.conftest import TINY_PARAMS, make_budget, make_specs, make_table
 
 
@@ -86,16 +89,31 @@ def test_epsilon_is_at_most_the_target_and_matches_google_accounting(fitted, bud
     assert report.epsilon <= budget.epsilon
     assert report.epsilon == pytest.approx(budget.epsilon, rel=0.02)
     assert report.epsilon == pytest.approx(report.preprocessing_epsilon + report.training_epsilon)
+    assert report.preprocessing_noise_multiplier is not None
+    # One accountant composes the preprocessing's joint Gaussian histograms (one step at sample
+    # rate 1) with every DP-SGD step; Google's accountant must agree on that composition.
     accountant = rdp.RdpAccountant()
+    accountant.compose(dp_event.GaussianDpEvent(report.preprocessing_noise_multiplier))
     event = dp_event.PoissonSampledDpEvent(
         report.sample_rate, dp_event.GaussianDpEvent(report.noise_multiplier)
     )
     accountant.compose(event, report.steps)
-    train_delta = budget.delta * (1 - budget.preprocessing_epsilon_share)
-    google = accountant.get_epsilon(train_delta)
+    assert report.threshold_delta == pytest.approx(
+        budget.delta * budget.preprocessing_epsilon_share
+    )
+    google = accountant.get_epsilon(budget.delta - report.threshold_delta)
     # Google's accountant uses more Rényi orders, so it can only be a little tighter.
-    assert google <= report.training_epsilon * 1.001
-    assert google == pytest.approx(report.training_epsilon, rel=0.05)
+    assert google <= report.epsilon * 1.001
+    assert google == pytest.approx(report.epsilon, rel=0.05)
+
+
+def test_preprocessing_noise_grows_with_the_root_of_the_histogram_count() -> None:
+    one = preprocessing_noise(epsilon=1.0, delta=1e-6, share=0.1, histograms=4)
+    four = preprocessing_noise(epsilon=1.0, delta=1e-6, share=0.1, histograms=16)
+    assert four == pytest.approx(2 * one)
+    # The share is of the zCDP budget: alone, the release converts to less than the whole ε.
+    alone = release_epsilon([(one / 2, 1.0, 1)], delta=1e-6, accountant="rdp")
+    assert 0 < alone < 1.0
 
 
 def test_same_seed_same_samples(table, specs, budget) -> None:
@@ -155,7 +173,19 @@ def test_every_preprocessing_step_is_public_or_charged(table, specs, budget) -> 
             assert step.epsilon > 0, step
     # ...and the charged ones add up to what the report spends on preprocessing.
     assert sum(s.epsilon for s in steps) == pytest.approx(report.preprocessing_epsilon)
-    assert report.preprocessing_epsilon == pytest.approx(
-        budget.epsilon * budget.preprocessing_epsilon_share
-    )
-    assert sum(s.delta for s in steps) <= budget.delta * budget.preprocessing_epsilon_share
+    assert report.epsilon is not None
+    assert 0 < report.preprocessing_epsilon < report.epsilon <= budget.epsilon
+    charged = [s for s in steps if s.epsilon > 0]
+    assert all("gaussian" in s.coverage for s in charged)
+    assert sum(s.delta for s in steps) == pytest.approx(report.threshold_delta)
+    assert report.threshold_delta <= budget.delta * budget.preprocessing_epsilon_share
+
+
+def test_a_checkpoint_from_the_older_accounting_is_refused(table, specs, budget, fitted) -> None:
+    _, _, saved = fitted
+    state = torch.load(io.BytesIO(saved[1]), weights_only=True)
+    del state["accounting"]  # as written before the preprocessing joined the accountant
+    old = io.BytesIO()
+    torch.save(state, old)
+    with pytest.raises(InvalidTrainingConfig, match="predates"):
+        _fit(table, specs, budget, resume_from=old.getvalue())

@@ -73,8 +73,10 @@ class PrivacyBudget:
         delta: Total δ; keep it well below 1/n.
         accountant: Opacus accountant for DP-SGD, ``"rdp"`` or ``"prv"``.
         max_grad_norm: Per-sample clipping norm of DP-SGD.
-        preprocessing_epsilon_share: Share of ε (and of δ, when a mechanism needs δ) given to
-            data-dependent preprocessing not covered by declared public metadata.
+        preprocessing_epsilon_share: Share of the budget given to data-dependent preprocessing
+            not covered by declared public metadata: of the zCDP budget rho(ε, δ) for the
+            Gaussian histograms, and of δ for the category thresholds (see
+            :mod:`.dp_preprocessing`).
     """
 
     epsilon: float
@@ -127,8 +129,12 @@ class EpochReport:
 class FitReport:
     """What a fit spent and did.
 
-    ``epsilon = preprocessing_epsilon + training_epsilon`` and ``delta`` is the sum of both
-    parts' δ: basic sequential composition, conservative but exact to state.
+    ``epsilon`` is the whole release's, from ONE accountant that composes the preprocessing's
+    Gaussian histograms (one step of noise multiplier ``preprocessing_noise_multiplier`` at
+    sample rate 1) with every DP-SGD step, at ``delta - threshold_delta``; ``threshold_delta`` is
+    the category discovery's δ₀ (a one-row category passing its threshold), added on top.
+    ``preprocessing_epsilon`` is what the preprocessing would cost alone and
+    ``training_epsilon = epsilon - preprocessing_epsilon`` what training added to it.
     """
 
     epsilon: float | None
@@ -146,6 +152,8 @@ class FitReport:
     seconds: float
     losses: list[dict[str, float]] = field(default_factory=list)
     preprocessing_steps: list[PreprocessingStep] = field(default_factory=list)
+    preprocessing_noise_multiplier: float | None = None
+    threshold_delta: float = 0.0
 
 
 ProgressFn = Callable[[EpochReport], None]

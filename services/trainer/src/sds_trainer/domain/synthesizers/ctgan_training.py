@@ -8,8 +8,11 @@ resumed run continues the same random streams and the same privacy accounting.
 from __future__ import annotations
 
 import io
+import math
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -36,9 +39,19 @@ from sds_trainer.domain.synthesizers.ctgan_modules import (
     cond_loss,
 )
 from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams
-from sds_trainer.domain.synthesizers.dp_training import DPPlan, PrivateDiscriminator, plan_dp_sgd
-from sds_trainer.domain.synthesizers.errors import TrainingCancelled
-from sds_trainer.domain.synthesizers.transformer import DataTransformer
+from sds_trainer.domain.synthesizers.dp_training import (
+    DPPlan,
+    PrivateDiscriminator,
+    Release,
+    plan_dp_sgd,
+    preprocessing_noise,
+    release_epsilon,
+)
+from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, TrainingCancelled
+from sds_trainer.domain.synthesizers.transformer import DataTransformer, HistogramNoise
+
+#: Checkpoints record how their accountant was seeded (see :func:`_split_budget`).
+ACCOUNTING = "gaussian-histograms+dp-sgd/one-accountant/v1"
 
 
 def pick_device(name: str) -> torch.device:
@@ -73,19 +86,13 @@ class TrainingRun:
         self.transformer = transformer
         self.pac = params.resolved_pac(private=privacy is not None)
         n_mech, n_delta = transformer.plan(columns)
-        share = privacy.preprocessing_epsilon_share if privacy else 0.0
-        self.pre_eps = privacy.epsilon * share if privacy and n_mech else 0.0
-        self.pre_delta = privacy.delta * share if privacy and n_delta else 0.0
+        budget = _split_budget(privacy, histograms=n_mech, thresholded=n_delta)
+        self.budget = budget
         if resumed is not None:
             self.steps_done: list[Any] = list(resumed["preprocessing_steps"])
         else:
-            rng = np.random.default_rng(seed)
             found = transformer.fit(
-                data,
-                columns=columns,
-                epsilon=self.pre_eps if privacy else None,
-                delta=self.pre_delta if privacy else None,
-                rng=rng,
+                data, columns=columns, noise=budget.noise, rng=np.random.default_rng(seed)
             )
             self.steps_done = [vars(s) for s in found]
         matrix = transformer.transform(data)
@@ -119,20 +126,19 @@ class TrainingRun:
         self.rand = _generator(seed + 1, device)
         self.sample_gen = _generator(seed + 2, torch.device("cpu"))
         n = len(data)
-        self.train_eps = privacy.epsilon - self.pre_eps if privacy else None
-        self.train_delta = privacy.delta - self.pre_delta if privacy else None
         self.plan: DPPlan | None = None
         self.private: PrivateDiscriminator | None = None
         self.disc = disc
         self.opt_d = opt_d
-        if privacy is not None and self.train_eps is not None and self.train_delta is not None:
+        if privacy is not None:
             self.plan = plan_dp_sgd(
                 n_rows=n,
                 batch_size=params.batch_size,
                 epochs=params.epochs,
-                epsilon=self.train_eps,
-                delta=self.train_delta,
+                epsilon=privacy.epsilon,
+                delta=budget.accounting_delta,
                 accountant=privacy.accountant,
+                prior=budget.prior,
             )
             self.private = PrivateDiscriminator(
                 disc,
@@ -153,6 +159,7 @@ class TrainingRun:
     # ---- state -----------------------------------------------------------------------------
     def _state(self, epoch: int) -> bytes:
         state: dict[str, Any] = {
+            "accounting": ACCOUNTING,
             "epoch": epoch,
             "transformer": self.transformer.to_state(),
             "preprocessing_steps": self.steps_done,
@@ -174,6 +181,12 @@ class TrainingRun:
         return buf.getvalue()
 
     def _restore(self, state: dict[str, Any]) -> None:
+        if state.get("accounting") != ACCOUNTING:
+            # An older checkpoint's accountant lacks the preprocessing release: resuming it here
+            # would under-report ε.
+            raise InvalidTrainingConfig(
+                ["the checkpoint predates the current privacy accounting; train again"]
+            )
         self.start_epoch = int(state["epoch"])
         self.generator.load_state_dict(state["generator"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -253,10 +266,10 @@ class TrainingRun:
             self.disc.requires_grad_(True)
 
     def epsilon_so_far(self) -> float:
-        """Preprocessing ε plus the accountant's ε at the training δ."""
-        if self.private is None or self.train_delta is None:
+        """The accountant's ε (preprocessing and the steps so far) at the accounting δ."""
+        if self.private is None:
             return 0.0
-        return self.pre_eps + self.private.epsilon(self.train_delta)
+        return self.private.epsilon(self.budget.accounting_delta)
 
     def train(
         self,
@@ -291,17 +304,15 @@ class TrainingRun:
         return self._report()
 
     def _report(self) -> dict[str, Any]:
-        private, privacy = self.private, self.privacy
-        train_eps = (
-            private.epsilon(self.train_delta)
-            if private is not None and self.train_delta is not None
-            else None
-        )
+        private, privacy, budget = self.private, self.privacy, self.budget
+        total = private.epsilon(budget.accounting_delta) if private is not None else None
         return {
-            "epsilon": None if train_eps is None else self.pre_eps + train_eps,
+            "epsilon": total,
             "delta": privacy.delta if privacy else None,
-            "preprocessing_epsilon": self.pre_eps,
-            "training_epsilon": train_eps,
+            "preprocessing_epsilon": budget.noise.epsilon if budget.noise else 0.0,
+            "training_epsilon": None
+            if total is None
+            else total - (budget.noise.epsilon if budget.noise else 0.0),
             "accountant": privacy.accountant if privacy else None,
             "noise_multiplier": self.plan.noise_multiplier if self.plan else None,
             "sample_rate": self.plan.sample_rate
@@ -314,4 +325,41 @@ class TrainingRun:
             "device": str(self.device),
             "losses": list(self.losses),
             "preprocessing_steps": [PreprocessingStep(**s) for s in self.steps_done],
+            "preprocessing_noise_multiplier": budget.prior[0][0] if budget.prior else None,
+            "threshold_delta": budget.noise.threshold_delta if budget.noise else 0.0,
         }
+
+
+@dataclass(frozen=True)
+class _Budget:
+    """How one fit spends its (ε, δ): histogram noise, prior releases, accounting δ."""
+
+    noise: HistogramNoise | None
+    prior: tuple[Release, ...]
+    accounting_delta: float
+
+
+def _split_budget(privacy: PrivacyBudget | None, *, histograms: int, thresholded: int) -> _Budget:
+    """Noise of the preprocessing histograms and the δ left for the RDP → (ε, δ) conversion.
+
+    The histograms are one Gaussian release composed with DP-SGD in the same accountant (see
+    :mod:`.dp_preprocessing`); the category discovery's thresholds add δ₀ = share·δ outside it.
+    """
+    if privacy is None:
+        return _Budget(None, (), 0.0)
+    if histograms == 0:
+        return _Budget(None, (), privacy.delta)
+    share = privacy.preprocessing_epsilon_share
+    threshold_delta = privacy.delta * share if thresholded else 0.0
+    delta = privacy.delta - threshold_delta
+    sigma = preprocessing_noise(
+        epsilon=privacy.epsilon, delta=delta, share=share, histograms=histograms
+    )
+    prior: tuple[Release, ...] = ((sigma / math.sqrt(histograms), 1.0, 1),)
+    with warnings.catch_warnings():
+        # Alone, this low-noise-per-unit Gaussian would want Rényi orders above Opacus' largest,
+        # so the standalone ε (reported only) is a loose upper bound; the total ε comes from the
+        # composed curve with DP-SGD, whose optimal order lies inside the range.
+        warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
+        alone = release_epsilon(prior, delta=delta, accountant=privacy.accountant)
+    return _Budget(HistogramNoise(sigma, threshold_delta, alone), prior, delta)

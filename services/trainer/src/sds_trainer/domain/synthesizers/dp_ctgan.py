@@ -5,13 +5,15 @@ Poisson sampling, RDP or PRV accounting, one row = one privacy unit, see :mod:`.
 generator learns from the discriminator's output on fake rows only, so its weights — and every
 sample drawn from them — are post-processing of the discriminator's DP releases.
 
-Privacy of the whole release (basic sequential composition, conservative and simple to state)::
+Privacy of the whole release: the preprocessing's histograms not covered by declared metadata are
+one Gaussian release (noise sigma per count, joint L2 sensitivity √d over the d histograms) and the
+accountant (RDP or PRV) composes it with every DP-SGD step::
 
-    ε = ε_preprocessing + ε_DP-SGD      δ = δ_preprocessing + δ_DP-SGD
+    ε = accountant(Gaussian(sigma/√d), DP-SGD steps) at δ - δ₀
+    δ₀ = share·δ (the category thresholds)
 
-``ε_preprocessing = share·ε`` when some statistic is not covered by declared metadata (else 0);
-DP-SGD gets the rest, and its noise multiplier is chosen so that the planned steps end at its
-target. See :mod:`.transformer` and :mod:`.dp_preprocessing` for the preprocessing mechanisms.
+sigma takes ``share`` of the zCDP budget rho(ε, δ); DP-SGD's noise multiplier is then chosen so
+that the planned steps end at ε. See :mod:`.transformer` and :mod:`.dp_preprocessing`.
 """
 
 from __future__ import annotations
@@ -163,7 +165,7 @@ class DPCTGANSynthesizer:
         spans = transformer.spans
         generator.eval()
         chunks = []
-        with torch.no_grad():
+        with torch.inference_mode():
             for lo in range(0, n, _SAMPLE_BATCH):
                 size = min(_SAMPLE_BATCH, n - lo)
                 z = torch.randn(size, params.embedding_dim, generator=gen, device=self.device)

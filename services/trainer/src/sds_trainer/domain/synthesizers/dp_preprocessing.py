@@ -1,8 +1,12 @@
 """Differentially private statistics for the data transformer.
 
-Every statistic here is a noisy histogram under add/remove-one-row neighbours: a row falls in
-exactly one bin of one column's histogram, so the L1 sensitivity is 1 and Laplace noise of scale
-``1/ε`` gives ε-DP (pure). Everything derived from a noisy histogram (bounds, quantile "modes",
+Every statistic here is a noisy histogram under add/remove-one-row neighbours. A row falls in at
+most one bin of each column's histogram, so the ``d`` column histograms of one table, taken
+together, have L2 sensitivity ``√d``. They are released at once by the Gaussian mechanism with
+the same noise ``sigma`` on every count: ``rho = d / (2·sigma²)`` zCDP, i.e. Rényi DP
+``alpha·d / (2·sigma²)`` at every order alpha. That release is composed with DP-SGD in one
+accountant (see :mod:`.dp_training`), so its cost grows with ``√d`` rather than with ``d`` as a
+per-column ε split would. Everything derived from a noisy histogram (bounds, quantile "modes",
 sampling frequencies) is post-processing and costs nothing more.
 
 * Numeric columns: one histogram on a DATA-INDEPENDENT grid (uniform inside declared bounds,
@@ -10,23 +14,28 @@ sampling frequencies) is post-processing and costs nothing more.
   level are zeroed; the outermost surviving bins give the DP bounds and the noisy CDF gives the
   quantile edges of the modes (our DP stand-in for CTGAN's Bayesian GMM, which is not DP).
 * Categorical columns without declared categories: the stability-based histogram (Korolova et
-  al. 2009; Wilson et al. 2020's "DP SQL" thresholding): Laplace counts over the observed values,
-  released only above ``τ = 1 + ln(1/(2δ))/ε``. A value held by one row passes with probability at
-  most δ, which makes the mechanism (ε, δ)-DP. Categories below τ fall into a rare bucket.
-* Categorical columns with declared categories (and booleans): Laplace counts on the public
-  domain, pure ε, no threshold.
+  al. 2009; Wilson et al. 2020's "DP SQL" thresholding) with Gaussian noise: noisy counts over
+  the observed values, released only above ``τ = 1 + sigma·Φ⁻¹(1 - δ₀)``. A value held by one row
+  passes with probability at most δ₀; outside that event the release is the Gaussian mechanism on
+  the common keys, so the table's release is δ₀-approximate RDP (Bun & Steinke 2016), with δ₀
+  summed over the thresholded columns and added to the final δ. Categories below τ fall into a
+  rare bucket.
+* Categorical columns with declared categories (and booleans): Gaussian counts on the public
+  domain, no threshold.
 
 The dataset size ``n`` is treated as public, as every DP-SGD sample-rate computation
 (``q = batch_size / n``) does; the rare bucket's frequency uses it.
 
-Noise comes from numpy's PCG64; floating-point Laplace sampling is not hardened against the
-Mironov (2012) least-significant-bit attack — acceptable for a research-grade release, noted.
+Noise comes from numpy's PCG64; floating-point Gaussian sampling is not hardened against
+floating-point attacks (Mironov 2012; Jin et al. 2022) — acceptable for a research-grade release,
+noted.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import numpy.typing as npt
@@ -56,19 +65,19 @@ class CategoryCounts:
     counts: tuple[float, ...]
 
 
-def laplace_counts(
-    counts: npt.NDArray[np.int64], *, epsilon: float | None, rng: np.random.Generator
+def gaussian_counts(
+    counts: npt.NDArray[np.int64], *, sigma: float | None, rng: np.random.Generator
 ) -> FloatArray:
-    """Counts with Laplace(1/ε) noise; exact counts when ``epsilon`` is None (no DP asked)."""
+    """Counts with N(0, sigma²) noise; exact counts when ``sigma`` is None (no DP asked)."""
     out = counts.astype(np.float64)
-    if epsilon is None:
+    if sigma is None:
         return out
-    return out + rng.laplace(scale=1.0 / epsilon, size=out.shape)
+    return out + rng.normal(scale=sigma, size=out.shape)
 
 
-def _noise_floor(epsilon: float | None, bins: int) -> float:
-    # Roughly the largest of `bins` Laplace(1/ε) noises: bins below it are most likely empty.
-    return 0.0 if epsilon is None else math.log(max(bins, 2)) / epsilon
+def _noise_floor(sigma: float | None, bins: int) -> float:
+    # Roughly the largest of `bins` N(0, sigma²) noises: bins below it are most likely empty.
+    return 0.0 if sigma is None else sigma * math.sqrt(2.0 * math.log(max(bins, 2)))
 
 
 def _bulk(counts: FloatArray, max_gap: int = 2) -> FloatArray:
@@ -104,7 +113,7 @@ def dp_numeric_summary(
     *,
     bounds: tuple[float, float] | None,
     n_modes: int,
-    epsilon: float | None,
+    sigma: float | None,
     rng: np.random.Generator,
 ) -> NumericSummary:
     """DP bounds (unless declared) and quantile mode edges from one noisy histogram.
@@ -113,7 +122,7 @@ def dp_numeric_summary(
         values: Non-missing values of the column.
         bounds: Declared public bounds, or None to estimate them under DP.
         n_modes: Number of quantile modes wanted (fewer come back when quantiles coincide).
-        epsilon: ε of the histogram; None means exact (non-private) statistics.
+        sigma: Gaussian noise of each count; None means exact (non-private) statistics.
         rng: Noise source.
 
     Returns:
@@ -125,12 +134,12 @@ def dp_numeric_summary(
         grid = LOG_GRID
     clipped = np.clip(values, grid[0], grid[-1])
     idx = np.clip(np.searchsorted(grid, clipped, side="right") - 1, 0, len(grid) - 2)
-    raw = laplace_counts(np.bincount(idx, minlength=len(grid) - 1), epsilon=epsilon, rng=rng)
-    noisy = np.where(raw > _noise_floor(epsilon, len(raw)), raw, 0.0)
+    raw = gaussian_counts(np.bincount(idx, minlength=len(grid) - 1), sigma=sigma, rng=rng)
+    noisy = np.where(raw > _noise_floor(sigma, len(raw)), raw, 0.0)
     if not noisy.any():
         # Nothing stands above the noise: keep the loudest bin (post-processing, still DP).
         noisy[int(np.argmax(raw))] = 1.0
-    if bounds is None and epsilon is not None:
+    if bounds is None and sigma is not None:
         noisy = _bulk(noisy)
     nonzero = np.flatnonzero(noisy)
     if bounds is None:
@@ -159,37 +168,38 @@ def uniform_numeric_summary(*, bounds: tuple[float, float], n_modes: int) -> Num
     )
 
 
-def stability_threshold(*, epsilon: float, delta: float) -> float:
+def stability_threshold(*, sigma: float, delta: float) -> float:
     """Release threshold τ of the stability histogram: a count of 1 passes w.p. ≤ δ."""
-    return 1.0 + math.log(1.0 / (2.0 * delta)) / epsilon
+    return 1.0 + sigma * NormalDist().inv_cdf(1.0 - delta)
 
 
 def dp_discover_categories(
     values: list[str],
     *,
-    epsilon: float | None,
+    sigma: float | None,
     delta: float | None,
     rng: np.random.Generator,
 ) -> CategoryCounts:
-    """Stability histogram over observed values: (ε, δ)-DP category set with noisy counts.
+    """Stability histogram over observed values: a DP category set with noisy counts.
 
     Args:
         values: The column's non-missing values as strings.
-        epsilon: ε of the mechanism; None means exact (non-private) counts and no threshold.
-        delta: δ of the mechanism (required with ``epsilon``).
+        sigma: Gaussian noise of each count; None means exact (non-private) counts and no
+            threshold.
+        delta: Probability that a value held by one row is released (required with ``sigma``).
         rng: Noise source.
 
     Returns:
         Released categories, sorted for a deterministic model layout, with their noisy counts.
     """
     observed, counts = np.unique(np.asarray(values, dtype=object), return_counts=True)
-    noisy = laplace_counts(counts.astype(np.int64), epsilon=epsilon, rng=rng)
-    if epsilon is None:
+    noisy = gaussian_counts(counts.astype(np.int64), sigma=sigma, rng=rng)
+    if sigma is None:
         keep = noisy > 0
     else:
         if delta is None:
             raise ValueError("the stability histogram needs a delta")
-        keep = noisy > stability_threshold(epsilon=epsilon, delta=delta)
+        keep = noisy > stability_threshold(sigma=sigma, delta=delta)
     cats = tuple(str(c) for c in observed[keep])
     return CategoryCounts(categories=cats, counts=tuple(float(c) for c in noisy[keep]))
 
@@ -198,9 +208,9 @@ def dp_public_counts(
     codes: npt.NDArray[np.int64],
     *,
     n_categories: int,
-    epsilon: float | None,
+    sigma: float | None,
     rng: np.random.Generator,
 ) -> FloatArray:
-    """Laplace counts over a public domain of ``n_categories`` codes (pure ε, no threshold)."""
+    """Gaussian counts over a public domain of ``n_categories`` codes (no threshold)."""
     counts = np.bincount(codes, minlength=n_categories).astype(np.int64)
-    return np.maximum(laplace_counts(counts, epsilon=epsilon, rng=rng), 0.0)
+    return np.maximum(gaussian_counts(counts, sigma=sigma, rng=rng), 0.0)

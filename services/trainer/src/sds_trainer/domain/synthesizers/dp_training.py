@@ -21,28 +21,38 @@ clipped alongside the real ones, which keeps the code one path.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from opacus.accountants import IAccountant, create_accountant
-from opacus.accountants.utils import get_noise_multiplier
 from opacus.grad_sample import GradSampleModuleFastGradientClipping
 from opacus.optimizers import DPOptimizerFastGradientClipping
 from opacus.utils.fast_gradient_clipping_utils import DPTensorFastGradientClipping
 from torch import nn
 
+#: An accountant history entry: (noise multiplier, sample rate, steps), as Opacus stores it.
+Release = tuple[float, float, int]
+
 
 @dataclass(frozen=True)
 class DPPlan:
-    """The DP-SGD schedule decided before training."""
+    """The DP-SGD schedule decided before training.
+
+    ``prior`` holds the releases made before training (the preprocessing's Gaussian histograms,
+    as one step at sample rate 1); the accountant starts from them, so every ε it reports is the
+    whole release's.
+    """
 
     noise_multiplier: float
     sample_rate: float
     steps_per_epoch: int
     epochs: int
+    prior: tuple[Release, ...] = ()
 
     @property
     def steps(self) -> int:
@@ -50,24 +60,71 @@ class DPPlan:
         return self.steps_per_epoch * self.epochs
 
 
-def plan_dp_sgd(
-    *, n_rows: int, batch_size: int, epochs: int, epsilon: float, delta: float, accountant: str
-) -> DPPlan:
-    """Pick the noise so that ``epochs`` epochs end at (ε, δ) for this accountant.
+def zcdp_budget(*, epsilon: float, delta: float) -> float:
+    """The rho whose zCDP guarantee converts to exactly (ε, δ): ``ε = rho + 2·√(rho·ln(1/δ))``."""
+    log_term = math.log(1.0 / delta)
+    return (math.sqrt(epsilon + log_term) - math.sqrt(log_term)) ** 2
 
-    The binary search stops within 0.5 % of ε from below, so the release never overspends.
+
+def preprocessing_noise(*, epsilon: float, delta: float, share: float, histograms: int) -> float:
+    """Per-count sigma of the preprocessing histograms: ``share`` of the release's zCDP budget.
+
+    The ``histograms`` column histograms have joint L2 sensitivity ``√histograms`` (one row adds
+    one to at most one bin of each), so sigma gives ``rho = histograms / (2·sigma²)``. The split is
+    only a choice of sigma: the accounting composes this release with DP-SGD exactly, in one
+    accountant.
+    """
+    rho = share * zcdp_budget(epsilon=epsilon, delta=delta)
+    return math.sqrt(histograms / (2.0 * rho))
+
+
+def release_epsilon(history: Sequence[Release], *, delta: float, accountant: str) -> float:
+    """ε at ``delta`` of the composition of ``history`` (Opacus' accountant of that name)."""
+    acc = create_accountant(mechanism=accountant)
+    acc.history = list(history)
+    return float(acc.get_epsilon(delta=delta))
+
+
+def plan_dp_sgd(
+    *,
+    n_rows: int,
+    batch_size: int,
+    epochs: int,
+    epsilon: float,
+    delta: float,
+    accountant: str,
+    prior: Sequence[Release] = (),
+) -> DPPlan:
+    """Pick the noise so that ``prior`` plus ``epochs`` epochs end at (ε, δ) for this accountant.
+
+    The bisection stops within 0.5 % of ε from below, so the release never overspends.
+
+    Raises:
+        ValueError: ``prior`` alone already spends ε.
     """
     sample_rate = batch_size / n_rows
     steps_per_epoch = max(n_rows // batch_size, 1)
-    sigma = get_noise_multiplier(
-        target_epsilon=epsilon,
-        target_delta=delta,
-        sample_rate=sample_rate,
-        steps=steps_per_epoch * epochs,
-        accountant=accountant,
-        epsilon_tolerance=0.005 * epsilon,
-    )
-    return DPPlan(float(sigma), sample_rate, steps_per_epoch, epochs)
+    steps = steps_per_epoch * epochs
+
+    def spent(sigma: float) -> float:
+        run: Release = (sigma, sample_rate, steps)
+        return release_epsilon([*prior, run], delta=delta, accountant=accountant)
+
+    low, high = 0.0, 10.0
+    eps_high = spent(high)
+    while eps_high > epsilon:
+        if high > 1e6:
+            raise ValueError("the releases before training already spend the whole ε")
+        low, high = high, 2 * high
+        eps_high = spent(high)
+    while epsilon - eps_high > 0.005 * epsilon:
+        mid = (low + high) / 2
+        eps_mid = spent(mid)
+        if eps_mid <= epsilon:
+            high, eps_high = mid, eps_mid
+        else:
+            low = mid
+    return DPPlan(float(high), sample_rate, steps_per_epoch, epochs, tuple(prior))
 
 
 class PrivateDiscriminator:
@@ -96,6 +153,7 @@ class PrivateDiscriminator:
             generator=noise_generator,
         )
         self.accountant: IAccountant = create_accountant(mechanism=accountant)
+        self.accountant.history = list(plan.prior)
         self.optimizer.attach_step_hook(
             self.accountant.get_optimizer_hook_fn(sample_rate=plan.sample_rate)
         )
@@ -103,9 +161,17 @@ class PrivateDiscriminator:
     def step(self, loss_per_sample: torch.Tensor) -> None:
         """Clip per row, add noise, update, and record the step with the accountant."""
         self.optimizer.zero_grad(set_to_none=True)
-        DPTensorFastGradientClipping(
-            self.module, self.optimizer, loss_per_sample, "mean"
-        ).backward()
+        with warnings.catch_warnings():
+            # The discriminator's input (real rows, detached fake rows) never requires a
+            # gradient, so torch warns that Opacus' full backward hooks fire on module outputs
+            # only. Ghost clipping needs exactly that: per-row norms come from the gradients of
+            # the layers' outputs and their activations, never from input gradients.
+            warnings.filterwarnings(
+                "ignore", message="Full backward hook is firing", category=UserWarning
+            )
+            DPTensorFastGradientClipping(
+                self.module, self.optimizer, loss_per_sample, "mean"
+            ).backward()
         self.optimizer.step()
 
     @contextmanager

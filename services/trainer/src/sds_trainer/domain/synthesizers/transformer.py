@@ -40,6 +40,21 @@ NumericModes = Literal["dp_quantile", "uniform"]
 
 
 @dataclass(frozen=True)
+class HistogramNoise:
+    """How the preprocessing's histograms are released (see :mod:`.dp_preprocessing`).
+
+    Attributes:
+        sigma: Gaussian noise of every count.
+        threshold_delta: δ₀ of the thresholded category discovery, split between its columns.
+        epsilon: ε of this release alone, for the per-statistic report (attributed equally).
+    """
+
+    sigma: float
+    threshold_delta: float
+    epsilon: float
+
+
+@dataclass(frozen=True)
 class Span:
     """A slice of the encoded matrix and the output activation that produces it."""
 
@@ -100,35 +115,35 @@ class DataTransformer:
         data: pd.DataFrame,
         *,
         columns: Sequence[ColumnSpec],
-        epsilon: float | None,
-        delta: float | None,
+        noise: HistogramNoise | None,
         rng: np.random.Generator,
     ) -> list[PreprocessingStep]:
-        """Learn the encoding, spending at most (``epsilon``, ``delta``) in total.
+        """Learn the encoding; with ``noise``, every data-dependent histogram is a DP release.
 
         Args:
             data: The table (modelled columns only are read).
             columns: Specs of the modelled columns.
-            epsilon: Preprocessing ε, split equally between the DP mechanisms; None: no DP
-                (exact statistics, for non-private fits).
-            delta: Preprocessing δ, split between the stability histograms.
+            noise: The Gaussian noise of every count and the release's accounting (see
+                :mod:`.dp_preprocessing`); None: no DP (exact statistics, for non-private fits).
             rng: Noise source.
 
         Returns:
             Every data-dependent statistic with how it was covered.
         """
         n_mech, n_delta = self.plan(columns)
-        eps_each = None if epsilon is None or n_mech == 0 else epsilon / n_mech
-        delta_each = None if delta is None or n_delta == 0 else delta / n_delta
+        sigma = None if noise is None or n_mech == 0 else noise.sigma
+        delta_each = None if noise is None or n_delta == 0 else noise.threshold_delta / n_delta
+        eps_each = 0.0 if noise is None or n_mech == 0 else noise.epsilon / n_mech
         steps: list[PreprocessingStep] = []
         self.columns = []
 
         def charged(column: str, statistic: str, mechanism: str, *, with_delta: bool) -> None:
-            if eps_each is None:
+            if sigma is None:
                 steps.append(PreprocessingStep(column, statistic, "not private (no budget)"))
                 return
             d = delta_each if with_delta and delta_each is not None else 0.0
-            label = f"DP mechanism {mechanism} with ε={eps_each:.6g}" + (
+            # One joint Gaussian release over all histograms: its ε is attributed equally.
+            label = f"DP mechanism {mechanism} with sigma={sigma:.4g} (ε share {eps_each:.3g})" + (
                 f", δ={d:.3g}" if d else ""
             )
             steps.append(PreprocessingStep(column, statistic, label, eps_each, d))
@@ -147,10 +162,10 @@ class DataTransformer:
                     )
                 else:
                     summary = dp_numeric_summary(
-                        present, bounds=spec.bounds, n_modes=self.n_modes, epsilon=eps_each, rng=rng
+                        present, bounds=spec.bounds, n_modes=self.n_modes, sigma=sigma, rng=rng
                     )
                     what = "mode edges" if spec.bounds is not None else "bounds and mode edges"
-                    charged(spec.name, what, "laplace-histogram", with_delta=False)
+                    charged(spec.name, what, "gaussian-histogram", with_delta=False)
                 self.columns.append(
                     {
                         "name": spec.name,
@@ -162,15 +177,15 @@ class DataTransformer:
                     }
                 )
             else:
-                self.columns.append(self._fit_discrete(spec, series, eps_each, delta_each, rng))
+                self.columns.append(self._fit_discrete(spec, series, sigma, delta_each, rng))
                 if spec.kind == "boolean" or spec.categories is not None:
                     steps.append(PreprocessingStep(spec.name, "categories", PUBLIC_METADATA))
-                    charged(spec.name, "frequencies", "laplace-histogram", with_delta=False)
+                    charged(spec.name, "frequencies", "gaussian-histogram", with_delta=False)
                 else:
                     charged(
                         spec.name,
                         "categories and frequencies",
-                        "stability-histogram",
+                        "gaussian-stability-histogram",
                         with_delta=True,
                     )
         return steps
@@ -179,7 +194,7 @@ class DataTransformer:
         self,
         spec: ColumnSpec,
         series: pd.Series[Any],
-        epsilon: float | None,
+        sigma: float | None,
         delta: float | None,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
@@ -192,10 +207,10 @@ class DataTransformer:
             else:
                 cats = [*(spec.categories or ()), RARE] + ([MISSING] if missing else [])
             codes = self._codes(series, cats, missing=missing)
-            counts = dp_public_counts(codes, n_categories=len(cats), epsilon=epsilon, rng=rng)
+            counts = dp_public_counts(codes, n_categories=len(cats), sigma=sigma, rng=rng)
         else:
             found = dp_discover_categories(
-                series[~mask].astype(str).tolist(), epsilon=epsilon, delta=delta, rng=rng
+                series[~mask].astype(str).tolist(), sigma=sigma, delta=delta, rng=rng
             )
             cats = [*found.categories, RARE] + ([MISSING] if missing else [])
             known = list(np.maximum(found.counts, 0.0))
@@ -203,9 +218,7 @@ class DataTransformer:
             if missing:
                 # The missing bucket is in the public domain: its noisy count is always released.
                 extra = list(
-                    dp_public_counts(
-                        mask.astype(np.int64), n_categories=2, epsilon=epsilon, rng=rng
-                    )
+                    dp_public_counts(mask.astype(np.int64), n_categories=2, sigma=sigma, rng=rng)
                 )[1:]
             rare = max(len(series) - sum(known) - sum(extra), 0.0)  # n is public
             counts = np.asarray([*known, rare, *extra])
