@@ -167,8 +167,14 @@ async def _topic_events(stack: DistributedStack, topic: str, *, key: str) -> lis
     """Every envelope on a topic with partition key ``key``, once each (by event id)."""
     name = f"{stack.namespace}.{topic}"
     # No group: the consumer is given every partition of the topic and commits nothing.
+    # "earliest": a position reset racing the seek below must land on the first record too,
+    # never on the end (which would read nothing).
     consumer = AIOKafkaConsumer(
-        name, bootstrap_servers=stack.infra.kafka, group_id=None, enable_auto_commit=False
+        name,
+        bootstrap_servers=stack.infra.kafka,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:

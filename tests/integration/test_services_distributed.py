@@ -42,6 +42,7 @@ async def test_service_is_ready_on_real_infrastructure(
     name: str, distributed: dict[str, str], unique_name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SDS_AUTH_SECRETS", "test-secret-one,test-secret-two")
+    monkeypatch.setenv("SDS_AUDIT_SIGNING_KEY", "test-audit-signing-key")
     bootstrap = importlib.import_module(f"sds_{name}.bootstrap")
     settings = Settings.model_validate({**distributed, "database_schema": f"{name}_{unique_name}"})
     service = bootstrap.bootstrap(settings)
