@@ -274,3 +274,32 @@ __all__ = [
     "signed_headers",
     "verify",
 ]
+
+
+class MissingSecretError(RuntimeError):
+    """A distributed service was started without a secret it cannot run without."""
+
+
+def resolve_proxy_secrets(
+    configured: Sequence[str], *, embedded: bool, data_dir: Path, service: str
+) -> tuple[str, ...]:
+    """The proxy secrets a service verifies identities against.
+
+    Args:
+        configured: the secrets from ``SDS_AUTH_SECRETS`` (empty ones are ignored).
+        embedded: whether the embedded runtime runs (it generates and shares one secret).
+        data_dir: the embedded runtime's data folder.
+        service: named in the error.
+
+    Raises:
+        MissingSecretError: distributed runtime and no secret configured.
+    """
+    secrets = tuple(secret for secret in configured if secret)
+    if secrets:
+        return secrets
+    if embedded:
+        return (load_or_create_embedded_secret(data_dir),)
+    raise MissingSecretError(
+        f"the distributed {service} refuses to start without a proxy secret: set SDS_AUTH_SECRETS "
+        "(comma-separated, two during a rotation)"
+    )

@@ -11,14 +11,13 @@ from typing import Annotated, Any, Final
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sds_common.auth import load_or_create_embedded_secret
+from sds_common.auth import (
+    MissingSecretError,
+    resolve_proxy_secrets,
+)
 from sds_common.settings import Runtime, Settings
 
 EMBEDDED_SIGNING_KEY_PATH: Final = Path("secrets") / "audit-signing-key"
-
-
-class MissingSecretError(RuntimeError):
-    """The distributed audit service was started without a key it needs."""
 
 
 class AuditSettings(Settings):
@@ -66,19 +65,16 @@ def audit_settings(settings: Settings) -> AuditSettings:
 
 
 def resolve_auth_secrets(settings: AuditSettings) -> tuple[str, ...]:
-    """The proxy secrets the admin routes verify identities against.
+    """The proxy secrets requests are verified against (see ``sds_common.auth``).
 
     Raises:
         MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
     """
-    configured = tuple(s.get_secret_value() for s in settings.auth_secrets if s.get_secret_value())
-    if configured:
-        return configured
-    if settings.runtime is Runtime.EMBEDDED:
-        return (load_or_create_embedded_secret(settings.data_dir),)
-    raise MissingSecretError(
-        "the distributed audit service refuses to start without a proxy secret: set "
-        "SDS_AUTH_SECRETS"
+    return resolve_proxy_secrets(
+        tuple(s.get_secret_value() for s in settings.auth_secrets),
+        embedded=settings.runtime is Runtime.EMBEDDED,
+        data_dir=settings.data_dir,
+        service="audit service",
     )
 
 

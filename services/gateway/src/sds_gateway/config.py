@@ -7,14 +7,12 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from sds_common.auth import load_or_create_embedded_secret
+from sds_common.auth import (
+    resolve_proxy_secrets,
+)
 from sds_common.settings import Runtime, Settings
 
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
-
-
-class MissingSecretError(RuntimeError):
-    """The distributed gateway was started without a proxy secret."""
 
 
 class GatewaySettings(Settings):
@@ -85,16 +83,14 @@ def gateway_settings(settings: Settings) -> GatewaySettings:
 
 
 def resolve_auth_secrets(settings: GatewaySettings) -> tuple[str, ...]:
-    """The secrets requests are verified against.
+    """The proxy secrets requests are verified against (see ``sds_common.auth``).
 
     Raises:
         MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
     """
-    configured = settings.secret_values()
-    if configured:
-        return configured
-    if settings.runtime is Runtime.EMBEDDED:
-        return (load_or_create_embedded_secret(settings.data_dir),)
-    raise MissingSecretError(
-        "the distributed gateway refuses to start without a proxy secret: set SDS_AUTH_SECRETS"
+    return resolve_proxy_secrets(
+        settings.secret_values(),
+        embedded=settings.runtime is Runtime.EMBEDDED,
+        data_dir=settings.data_dir,
+        service="gateway",
     )

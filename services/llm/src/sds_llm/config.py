@@ -7,12 +7,10 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode
 
-from sds_common.auth import load_or_create_embedded_secret
+from sds_common.auth import (
+    resolve_proxy_secrets,
+)
 from sds_common.settings import Runtime, Settings
-
-
-class MissingSecretError(RuntimeError):
-    """The distributed llm service was started without a proxy secret."""
 
 
 class LlmSettings(Settings):
@@ -66,17 +64,14 @@ def llm_settings(settings: Settings) -> LlmSettings:
 
 
 def resolve_auth_secrets(settings: LlmSettings) -> tuple[str, ...]:
-    """The secrets requests are verified against (the embedded one is shared via the data dir).
+    """The proxy secrets requests are verified against (see ``sds_common.auth``).
 
     Raises:
         MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
     """
-    configured = tuple(s.get_secret_value() for s in settings.auth_secrets if s.get_secret_value())
-    if configured:
-        return configured
-    if settings.runtime is Runtime.EMBEDDED:
-        return (load_or_create_embedded_secret(settings.data_dir),)
-    raise MissingSecretError(
-        "the distributed llm service refuses to serve HTTP without a proxy secret: "
-        "set SDS_AUTH_SECRETS"
+    return resolve_proxy_secrets(
+        tuple(s.get_secret_value() for s in settings.auth_secrets),
+        embedded=settings.runtime is Runtime.EMBEDDED,
+        data_dir=settings.data_dir,
+        service="llm service",
     )
