@@ -17,10 +17,10 @@ from sqlalchemy import select, text
 from sds_audit.adapters.orm import audit_checkpoints, audit_log
 from sds_audit.config import (
     AuditSettings,
-    MissingSecretError,
     resolve_auth_secrets,
     resolve_signing_key,
 )
+from sds_common.auth import MissingSecretError
 from sds_common.events import (
     CATALOGUE,
     AuthenticationFailed,

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ServiceSettingsT = TypeVar("ServiceSettingsT", bound="Settings")
 
 
 class Runtime(StrEnum):
@@ -90,6 +93,16 @@ class Settings(BaseSettings):
         if self.runtime is Runtime.DISTRIBUTED and self.bus is BusKind.MEMORY:
             raise ValueError("SDS_RUNTIME=distributed needs SDS_BUS=kafka")
         return self
+
+    def for_service(self, cls: type[ServiceSettingsT]) -> ServiceSettingsT:
+        """These values as a service's own settings class, its extra fields read from the env.
+
+        The embedded runtime builds one ``Settings`` for every service; each service reads its
+        own ``SDS_<SERVICE>_*`` variables on top of those values.
+        """
+        if isinstance(self, cls):
+            return self
+        return cls(**{name: getattr(self, name) for name in Settings.model_fields})
 
     def topic(self, name: str) -> str:
         """Return the physical topic name for a logical one (applies the prefix)."""

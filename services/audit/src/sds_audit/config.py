@@ -53,15 +53,8 @@ class AuditSettings(Settings):
 
 
 def audit_settings(settings: Settings) -> AuditSettings:
-    """Return ``settings`` as audit settings; the audit-only fields come from the environment.
-
-    The embedded runtime builds one ``Settings`` for every service; the audit service reads its
-    own variables on top of those values.
-    """
-    if isinstance(settings, AuditSettings):
-        return settings
-    values = {name: getattr(settings, name) for name in Settings.model_fields}
-    return AuditSettings(**values)
+    """``settings`` as AuditSettings (see ``Settings.for_service``)."""
+    return settings.for_service(AuditSettings)
 
 
 def resolve_auth_secrets(settings: AuditSettings) -> tuple[str, ...]:

@@ -41,10 +41,5 @@ class DatasetsSettings(Settings):
 
 
 def datasets_settings(settings: Settings) -> DatasetsSettings:
-    """The datasets settings of a process configured with plain ``Settings`` (embedded runtime).
-
-    The shared values are kept; the ``SDS_DATASETS_*`` ones are read from the environment.
-    """
-    if isinstance(settings, DatasetsSettings):
-        return settings
-    return DatasetsSettings(**settings.model_dump())
+    """``settings`` as DatasetsSettings (see ``Settings.for_service``)."""
+    return settings.for_service(DatasetsSettings)

@@ -71,15 +71,8 @@ class GatewaySettings(Settings):
 
 
 def gateway_settings(settings: Settings) -> GatewaySettings:
-    """Return ``settings`` as gateway settings; the gateway-only fields come from the environment.
-
-    The embedded runtime builds one ``Settings`` for every service; the gateway reads its own
-    variables on top of those values.
-    """
-    if isinstance(settings, GatewaySettings):
-        return settings
-    values = {name: getattr(settings, name) for name in Settings.model_fields}
-    return GatewaySettings(**values)
+    """``settings`` as GatewaySettings (see ``Settings.for_service``)."""
+    return settings.for_service(GatewaySettings)
 
 
 def resolve_auth_secrets(settings: GatewaySettings) -> tuple[str, ...]:

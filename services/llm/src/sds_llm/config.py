@@ -52,15 +52,8 @@ class LlmSettings(Settings):
 
 
 def llm_settings(settings: Settings) -> LlmSettings:
-    """Return ``settings`` as llm settings; the llm-only fields come from the environment.
-
-    The embedded runtime builds one ``Settings`` for every service; this service reads its own
-    variables on top of those values.
-    """
-    if isinstance(settings, LlmSettings):
-        return settings
-    values = {name: getattr(settings, name) for name in Settings.model_fields}
-    return LlmSettings(**values)
+    """``settings`` as LlmSettings (see ``Settings.for_service``)."""
+    return settings.for_service(LlmSettings)
 
 
 def resolve_auth_secrets(settings: LlmSettings) -> tuple[str, ...]:

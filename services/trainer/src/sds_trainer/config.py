@@ -25,3 +25,8 @@ class TrainerSettings(Settings):
     trainer_threads: int | None = Field(
         default=None, ge=1, description="torch CPU threads (default: torch's choice)"
     )
+
+
+def trainer_settings(settings: Settings) -> TrainerSettings:
+    """``settings`` as TrainerSettings (see ``Settings.for_service``)."""
+    return settings.for_service(TrainerSettings)

@@ -26,7 +26,7 @@ from sds_common.events import (
 from sds_common.jobs import enqueue, request_cancel
 from sds_common.runtime.service import Service
 from sds_trainer.adapters.orm import datasets, generators, jobs
-from sds_trainer.config import TrainerSettings
+from sds_trainer.config import trainer_settings
 
 
 def _insert(uow: UnitOfWork) -> Any:
@@ -37,7 +37,7 @@ def _insert(uow: UnitOfWork) -> Any:
 
 def subscriptions(service: Service) -> Sequence[Subscription]:
     """The trainer's event handlers."""
-    settings = TrainerSettings.model_validate(service.settings.model_dump())
+    settings = trainer_settings(service.settings)
 
     async def dataset_profiled(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
         assert isinstance(event, DatasetProfiled)

@@ -54,7 +54,7 @@ from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_report_key
 from sds_trainer.adapters.orm import datasets, generators
-from sds_trainer.config import TrainerSettings
+from sds_trainer.config import trainer_settings
 from sds_trainer.domain.policy import PolicyLimits, check_request
 from sds_trainer.domain.synthesizers import (
     ColumnSpec,
@@ -77,7 +77,7 @@ class TrainingJob:
 
     def __init__(self, service: Service) -> None:
         self.service = service
-        self.settings = TrainerSettings.model_validate(service.settings.model_dump())
+        self.settings = trainer_settings(service.settings)
         self.models = ModelStore(service.storage)
         if self.settings.trainer_threads:
             import torch  # noqa: PLC0415 — heavy; only where training happens
