@@ -32,7 +32,7 @@ def alembic_config(*, script_location: Path, url: str, schema: str | None) -> Co
 
 
 async def upgrade(
-    engine: AsyncEngine, *, script_location: Path, schema: str | None, revision: str = "head"
+    engine: AsyncEngine, *, script_location: Path, schema: str | None, revision: str = "heads"
 ) -> None:
     """Apply the service's migrations up to ``revision`` on ``engine``."""
     config = alembic_config(
