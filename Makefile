@@ -48,5 +48,14 @@ bench-bus: install services
 bench-synthesis: install
 	@$(PY) python benchmarks/synthesis.py
 
+bench-gateway: install services
+	@$(PY) python benchmarks/gateway.py
+
+bench-audit: install services
+	@$(PY) python benchmarks/audit.py
+
+bench-peers: install   ## our synthesizers against ctgan, smartnoise-synth and mostlyai-engine (own venvs)
+	@$(PY) python benchmarks/peers.py
+
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

@@ -48,7 +48,11 @@ class Rig:
 
 @asynccontextmanager
 async def rig(
-    *, broker_factory: Callable[[], Broker], database_url: Callable[[str], str], postgres: bool
+    *,
+    broker_factory: Callable[[], Broker],
+    database_url: Callable[[str], str],
+    postgres: bool,
+    batch: bool = False,
 ) -> AsyncIterator[Rig]:
     """Fresh schema/file, topic prefix and group; relay and consumer running and warmed up."""
     name = fresh_name()
@@ -63,7 +67,7 @@ async def rig(
         group_id=f"{name}-g",
         broker=broker,
         database=database,
-        subscriptions=[subscription(table, probe)],
+        subscriptions=[subscription(table, probe, batch=batch)],
         actor="bench-consumer",
         fault_hook=probe.hook,
     )
@@ -91,10 +95,11 @@ async def measure_throughput(
     postgres: bool,
     events: int,
     per_transaction: int,
+    batch: bool = False,
 ) -> Throughput:
     """Emit ``events`` in transactions of ``per_transaction``; time until the last is applied."""
     async with rig(
-        broker_factory=broker_factory, database_url=database_url, postgres=postgres
+        broker_factory=broker_factory, database_url=database_url, postgres=postgres, batch=batch
     ) as r:
         r.probe.reset(events)
         start_ns = await emit_batches(
@@ -116,10 +121,11 @@ async def measure_latency(
     postgres: bool,
     rate: float,
     events: int,
+    batch: bool = False,
 ) -> Latency:
     """Emit one event per transaction at ``rate``; latency from ``occurred_at`` to commit."""
     async with rig(
-        broker_factory=broker_factory, database_url=database_url, postgres=postgres
+        broker_factory=broker_factory, database_url=database_url, postgres=postgres, batch=batch
     ) as r:
         r.probe.reset(events)
         offered = await emit_open_loop(r.database, EventSource(), rate=rate, events=events)

@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sds_common.bus.consumer import Subscription
+from sds_common.bus.consumer import BatchItems, Subscription
 from sds_common.db import Database, create_engine, ensure_schema
 from sds_common.db.uow import UnitOfWork
 from sds_common.events import Envelope, Event, TrainingProgress, topics
@@ -92,8 +92,12 @@ def progress_table(metadata: MetaData) -> Table:
     )
 
 
-def subscription(table: Table, probe: Probe) -> Subscription:
-    """The benchmark's handler, written the way the services write theirs."""
+def subscription(table: Table, probe: Probe, *, batch: bool = False) -> Subscription:
+    """The benchmark's handler, written the way the services write theirs.
+
+    ``batch=False``: one ``INSERT`` per event (``Subscription.of``); ``batch=True``: one
+    ``executemany`` per fetch (``Subscription.batch``), as the audit service writes its log.
+    """
 
     async def handle(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
         assert isinstance(event, TrainingProgress)
@@ -106,6 +110,22 @@ def subscription(table: Table, probe: Probe) -> Subscription:
         )
         probe.on_handled(envelope, event)
 
+    async def handle_many(items: BatchItems, uow: UnitOfWork) -> None:
+        rows = []
+        for envelope, event in items:
+            assert isinstance(event, TrainingProgress)
+            rows.append(
+                {
+                    "event_id": str(envelope.event_id),
+                    "generator_id": str(event.generator_id),
+                    "epoch": event.epoch,
+                }
+            )
+            probe.on_handled(envelope, event)
+        await uow.session.execute(insert(table), rows)
+
+    if batch:
+        return Subscription.batch(TrainingProgress, handle_many, name="bench")
     return Subscription.of(TrainingProgress, handle, name="bench")
 
 

@@ -60,10 +60,17 @@ class Job:
     per_transaction: int = 100
     rate: float = 0.0
     profile_dir: str | None = None  # cProfile both children into this folder
+    batch: bool = False  # the consumer's handler in batch form
 
 
 async def measure_throughput(
-    *, kafka: str, postgres_url: str, events: int, per_transaction: int, profile_dir: str | None
+    *,
+    kafka: str,
+    postgres_url: str,
+    events: int,
+    per_transaction: int,
+    profile_dir: str | None,
+    batch: bool = False,
 ) -> Throughput:
     """``events`` in producer transactions of ``per_transaction``: first emit → last commit."""
     job = Job(
@@ -73,6 +80,7 @@ async def measure_throughput(
         events=events,
         per_transaction=per_transaction,
         profile_dir=profile_dir,
+        batch=batch,
     )
     sent, done = await _run(job)
     return Throughput(
@@ -84,7 +92,13 @@ async def measure_throughput(
 
 
 async def measure_latency(
-    *, kafka: str, postgres_url: str, rate: float, events: int, profile_dir: str | None
+    *,
+    kafka: str,
+    postgres_url: str,
+    rate: float,
+    events: int,
+    profile_dir: str | None,
+    batch: bool = False,
 ) -> Latency:
     """One event per producer transaction, open-loop at ``rate``: ``occurred_at`` → commit."""
     job = Job(
@@ -94,6 +108,7 @@ async def measure_latency(
         events=events,
         rate=rate,
         profile_dir=profile_dir,
+        batch=batch,
     )
     sent, done = await _run(job)
     return Latency.of(done["latencies_ns"], offered=sent["offered"], rows=done["rows"])
@@ -205,7 +220,7 @@ async def _consume(conn: Connection, job: Job) -> None:
         group_id=f"{job.name}-g",
         broker=broker,
         database=database,
-        subscriptions=[subscription(table, probe)],
+        subscriptions=[subscription(table, probe, batch=job.batch)],
         actor="bench-consumer",
         fault_hook=probe.hook,
     )

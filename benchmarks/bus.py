@@ -30,7 +30,7 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -75,6 +75,16 @@ class Backend:
     database_url: Callable[[str], str]  # of the run's name (a fresh SQLite file per run)
     postgres: bool
     kafka: str | None = None  # set: producer and consumer run as two processes
+    batch: bool = False  # the consumer's handler: one INSERT per event, or one per fetch
+
+    @property
+    def handler(self) -> str:
+        """The handler form, as the table names it."""
+        return "batch (`Subscription.batch`)" if self.batch else "per event (`Subscription.of`)"
+
+    def batched(self) -> Backend:
+        """The same setup with the handler in batch form."""
+        return replace(self, batch=True)
 
 
 async def measure_throughput(
@@ -88,6 +98,7 @@ async def measure_throughput(
             events=events,
             per_transaction=per_transaction,
             profile_dir=os.environ.get("BENCH_BUS_PROFILE"),
+            batch=backend.batch,
         )
     return await _bus_embedded.measure_throughput(
         broker_factory=backend.broker,
@@ -95,6 +106,7 @@ async def measure_throughput(
         postgres=backend.postgres,
         events=events,
         per_transaction=per_transaction,
+        batch=backend.batch,
     )
 
 
@@ -108,6 +120,7 @@ async def measure_latency(backend: Backend, *, rate: float, seconds: float) -> L
             rate=rate,
             events=events,
             profile_dir=os.environ.get("BENCH_BUS_PROFILE"),
+            batch=backend.batch,
         )
     return await _bus_embedded.measure_latency(
         broker_factory=backend.broker,
@@ -115,6 +128,7 @@ async def measure_latency(backend: Backend, *, rate: float, seconds: float) -> L
         postgres=backend.postgres,
         rate=rate,
         events=events,
+        batch=backend.batch,
     )
 
 
@@ -197,23 +211,39 @@ def report(
         "handler's table (exactly once) and, in the throughput run (one sequential producer), "
         "events seen out of per-key order (must be 0).",
         "",
-        "| Setup | Throughput (events/s) | Latency p50 | p99 | max | Offered rate | Applied "
-        "(out of order) | Targets |",
-        "|---|---:|---:|---:|---:|---:|---|---|",
+        "Handler: *per event* inserts one row per event (`Subscription.of`, one `INSERT` each);"
+        " *batch* inserts a fetch's rows with one `executemany` (`Subscription.batch`, the form"
+        " the audit service uses). Both run inside the consumer's one transaction per fetch,"
+        " with the same inbox deduplication and dead-lettering.",
+        "",
+        "| Setup | Handler | Throughput (events/s) | Latency p50 | p99 | max | Offered rate | "
+        "Applied (out of order) | Targets |",
+        "|---|---|---:|---:|---:|---:|---:|---|---|",
     ]
     for backend, thr, lat in rows:
         verdict = _verdict(thr, lat)
         lines.append(
-            f"| {backend.label} | {thr.per_second:,.0f} ({thr.events:,} in {thr.seconds:.1f} s) "
+            f"| {backend.label} | {backend.handler} "
+            f"| {thr.per_second:,.0f} ({thr.events:,} in {thr.seconds:.1f} s) "
             f"| {lat.p50_ms:.1f} ms | {lat.p99_ms:.1f} ms | {lat.max_ms:.1f} ms "
             f"| {lat.offered_per_second:.0f}/s "
             f"| {thr.rows:,} ({thr.out_of_order}) + {lat.rows:,} "
             f"| {verdict} |"
         )
-    kafka = next((thr for backend, thr, _ in rows if backend.kafka is not None), None)
-    if kafka is not None and kafka.per_second < TARGET_THROUGHPUT:
-        short = 1 - kafka.per_second / TARGET_THROUGHPUT
-        lines += ["", *_THROUGHPUT_NOTE.format(rate=kafka.per_second, short=short).split("\n")]
+    kafka = {b.batch: thr for b, thr, _ in rows if b.kafka is not None}
+    best = max(kafka.values(), key=lambda t: t.per_second, default=None)
+    if best is not None:
+        met = best.per_second >= TARGET_THROUGHPUT
+        lines += [
+            "",
+            f"**Throughput target {'met' if met else 'missed'}** through Kafka: best "
+            f"{best.per_second:,.0f} events/s "
+            f"({best.per_second / TARGET_THROUGHPUT - 1:+.0%} against {TARGET_THROUGHPUT:,.0f}).",
+        ]
+    per_event = kafka.get(False)
+    if per_event is not None and per_event.per_second < TARGET_THROUGHPUT:
+        short = 1 - per_event.per_second / TARGET_THROUGHPUT
+        lines += ["", *_THROUGHPUT_NOTE.format(rate=per_event.per_second, short=short).split("\n")]
     for backend, _, lat in rows:
         if backend.kafka is not None and lat.p99_ms >= TARGET_P99_MS:
             lines += [
@@ -241,7 +271,7 @@ def _verdict(thr: Throughput, lat: Latency) -> str:
 
 
 _THROUGHPUT_NOTE = """\
-**Throughput target missed**: {rate:,.0f} events/s through Kafka is {short:.0%} short of 2,000.
+With the per-event handler, {rate:,.0f} events/s through Kafka is {short:.0%} short of 2,000.
 Why: on 2 cores the consumer process, the producer process, PostgreSQL and Kafka share ~2 CPU-s
 per second. Profiling the consumer process alone (a pre-filled topic, batches of 500) gave
 ~520 µs of its own CPU per event at load ~5, of which the handler's one-row
@@ -250,20 +280,22 @@ per second. Profiling the consumer process alone (a pre-filled topic, batches of
 and the bus's own work (fetch, envelope + payload validation, trace span, batched inbox insert,
 one commit per batch) under ~80 µs. 2,000 events/s would need the consumer's handler alone to
 fit in well under 500 µs while PostgreSQL and Kafka run beside it; what is left is the handler's
-SQLAlchemy cost (service code, measured as the services write it), not the bus's."""
+SQLAlchemy cost, not the bus's. The batch form removes exactly that cost: one `executemany` per
+fetch instead of one statement per event, in the same transaction."""
 
 
 async def main() -> None:
     load_before = _load()
     with tempfile.TemporaryDirectory(prefix="sds-bench-bus-") as tmp:
         rows: list[tuple[Backend, Throughput, Latency]] = []
-        setups = [kafka_backend(), memory_backend(Path(tmp))]
-        versions = await _versions(setups[0])
+        kafka, memory = kafka_backend(), memory_backend(Path(tmp))
+        setups = [kafka, kafka.batched(), memory, memory.batched()]
+        versions = await _versions(kafka)
         for backend in setups:
-            print(f"{backend.label}: throughput ...", flush=True)
+            print(f"{backend.label}, {backend.handler}: throughput ...", flush=True)
             thr = await measure_throughput(backend, events=THROUGHPUT_EVENTS)
             print(f"  {thr.per_second:,.0f} events/s", flush=True)
-            print(f"{backend.label}: latency ...", flush=True)
+            print(f"{backend.label}, {backend.handler}: latency ...", flush=True)
             lat = await measure_latency(backend, rate=LATENCY_RATE, seconds=LATENCY_SECONDS)
             print(f"  p50 {lat.p50_ms:.1f} ms, p99 {lat.p99_ms:.1f} ms", flush=True)
             rows.append((backend, thr, lat))

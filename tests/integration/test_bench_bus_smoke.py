@@ -31,11 +31,20 @@ async def test_latency_applies_every_event_once(memory: bus.Backend) -> None:
     assert 0 <= result.p50_ms <= result.p99_ms <= result.max_ms
 
 
-async def test_report_renders_one_row_per_setup(memory: bus.Backend) -> None:
+async def test_batch_handler_applies_every_event_once(memory: bus.Backend) -> None:
+    result = await bus.measure_throughput(memory.batched(), events=250, per_transaction=100)
+    assert (result.events, result.rows, result.out_of_order) == (250, 250, 0)
+    latency = await bus.measure_latency(memory.batched(), rate=200.0, seconds=0.25)
+    assert (latency.events, latency.rows) == (50, 50)
+
+
+async def test_report_renders_one_row_per_setup_and_handler(memory: bus.Backend) -> None:
     throughput = await bus.measure_throughput(memory, events=20, per_transaction=10)
     latency = await bus.measure_latency(memory, rate=100.0, seconds=0.1)
-    text = bus.report([(memory, throughput, latency)], facts="test", versions="test", loop="test")
-    assert text.count("| MemoryBroker + SQLite |") == 1
+    rows = [(memory, throughput, latency), (memory.batched(), throughput, latency)]
+    text = bus.report(rows, facts="test", versions="test", loop="test")
+    assert text.count("| MemoryBroker + SQLite | per event") == 1
+    assert text.count("| MemoryBroker + SQLite | batch") == 1
 
 
 @pytest.fixture
@@ -48,6 +57,12 @@ async def test_two_process_throughput_applies_every_event_once(kafka: bus.Backen
     result = await bus.measure_throughput(kafka, events=300, per_transaction=100)
     assert (result.events, result.rows, result.out_of_order) == (300, 300, 0)
     assert result.seconds > 0
+
+
+@pytest.mark.kafka
+async def test_two_process_batch_throughput_applies_every_event_once(kafka: bus.Backend) -> None:
+    result = await bus.measure_throughput(kafka.batched(), events=300, per_transaction=100)
+    assert (result.events, result.rows, result.out_of_order) == (300, 300, 0)
 
 
 @pytest.mark.kafka

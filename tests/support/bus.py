@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
 from sds_common.bus import Broker, EventConsumer, OutboxRelay, ReceivedMessage, RetryPolicy
-from sds_common.bus.consumer import FaultHook, Subscription
+from sds_common.bus.consumer import BatchItems, FaultHook, Subscription
 from sds_common.db import Database, create_engine, ensure_schema
 from sds_common.events import DatasetDeleted, Envelope, Event
 from sds_common.settings import Settings
@@ -89,6 +89,36 @@ class BusHarness:
             )
 
         return Subscription.of(DatasetDeleted, handle, name=name)
+
+    def batch_recording_handler(
+        self, name: str = "record-batch", *, calls: list[int] | None = None
+    ) -> Subscription:
+        """A batch subscription writing all its events with one executemany per call.
+
+        ``calls`` (when given) collects the size of every call. An event whose reason is
+        ``"poison"`` makes the whole call raise, as a bad row in a bulk insert would.
+        """
+        applied = self.applied
+
+        async def handle(items: BatchItems, uow: object) -> None:
+            if calls is not None:
+                calls.append(len(items))
+            rows = []
+            for envelope, event in items:
+                assert isinstance(event, DatasetDeleted)
+                if event.reason == "poison":
+                    raise ValueError("poison row in the batch")
+                rows.append(
+                    {
+                        "event_id": str(envelope.event_id),
+                        "key": envelope.key,
+                        "handler": name,
+                        "reason": event.reason,
+                    }
+                )
+            await uow.session.execute(insert(applied), rows)  # type: ignore[attr-defined]
+
+        return Subscription.batch(DatasetDeleted, handle, name=name)
 
     async def rows(self, handler: str | None = None) -> list[tuple[str, str, str]]:
         query = select(self.applied.c.event_id, self.applied.c.key, self.applied.c.reason)

@@ -36,21 +36,51 @@ from sds_common.telemetry.tracing import consumer_span
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Envelope, Event, UnitOfWork], Awaitable[None]]
+BatchItems = Sequence[tuple[Envelope, Event]]
+BatchHandler = Callable[[BatchItems, UnitOfWork], Awaitable[None]]
 FaultHook = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """One handler of one event model (type and version)."""
+    """One handler of one event model (type and version).
+
+    A batch subscription (:meth:`batch`) has a ``batch_handler`` instead: every batch
+    subscription of a consumer with the same ``name`` is called ONCE per fetch, with all the
+    fetch's fresh events of its types in fetch order, so a handler can write them with one
+    statement. ``handler`` then calls it with a one-event list, which is what the one-by-one
+    replay after a failure uses.
+    """
 
     event: type[Event]
     handler: Handler
     name: str
+    batch_handler: BatchHandler | None = None
 
     @classmethod
     def of(cls, event: type[Event], handler: Handler, *, name: str | None = None) -> Subscription:
         """Subscribe ``handler`` to ``event``; the name defaults to the handler's qualname."""
         return cls(event=event, handler=handler, name=name or handler.__qualname__)
+
+    @classmethod
+    def batch(
+        cls, event: type[Event], handler: BatchHandler, *, name: str | None = None
+    ) -> Subscription:
+        """Subscribe ``handler`` to ``event`` in batch form.
+
+        Args:
+            event: the event model (type and version).
+            handler: called as ``handler(items, uow)`` with ``(envelope, event)`` pairs, inside
+                the fetch's transaction; ``uow.caused_by`` is not set (many causes).
+            name: groups batch subscriptions into one call per fetch (and names their inbox
+                rows); defaults to the handler's qualname.
+        """
+
+        async def one(envelope: Envelope, item: Event, uow: UnitOfWork) -> None:
+            await handler([(envelope, item)], uow)
+
+        label = name or getattr(handler, "__qualname__", type(handler).__name__)
+        return cls(event=event, handler=one, name=label, batch_handler=handler)
 
 
 @dataclass(frozen=True)
@@ -229,6 +259,7 @@ class EventConsumer:
             pairs = [(self._inbox_name(s), item.dedup_id) for item in work for s in item.targets]
             pairs += [(self._inbox_name(None), item.dedup_id) for item in work if item.poison]
             fresh = await self._claim(uow.session, pairs)
+            batched: dict[str, tuple[BatchHandler, list[_Item]]] = {}
             for item in work:
                 if item.poison:
                     if _take(fresh, (self._inbox_name(None), item.dedup_id)):
@@ -238,10 +269,19 @@ class EventConsumer:
                 for sub in item.targets:
                     if not _take(fresh, (self._inbox_name(sub), item.dedup_id)):
                         continue
+                    if sub.batch_handler is not None:
+                        batched.setdefault(sub.name, (sub.batch_handler, []))[1].append(item)
+                        continue
                     try:
                         await self._call(sub, item, uow)
                     except Exception as exc:
                         raise HandlerFailedError(sub.name) from exc
+            uow.caused_by = None
+            for name, (handler, items) in batched.items():
+                try:
+                    await self._call_batch(name, handler, items, uow)
+                except Exception as exc:
+                    raise HandlerFailedError(name) from exc
             self._fault("before_db_commit")
 
     async def _slow_path(self, item: _Item) -> None:
@@ -298,6 +338,25 @@ class EventConsumer:
             f"{item.envelope.type} process", item.message.headers, attributes=attributes
         ):
             await sub.handler(item.envelope, item.event, uow)
+
+    async def _call_batch(
+        self, name: str, handler: BatchHandler, items: Sequence[_Item], uow: UnitOfWork
+    ) -> None:
+        pairs: list[tuple[Envelope, Event]] = []
+        for item in items:
+            assert item.envelope is not None
+            assert item.event is not None
+            pairs.append((item.envelope, item.event))
+        attributes: dict[str, str | int] = {
+            "messaging.batch.message_count": len(pairs),
+            "handler": name,
+        }
+        # One span for the call; the first message's trace context is its parent (a batch has
+        # many parents, and per-message spans would cost what batching saves).
+        with consumer_span(
+            f"{name} batch process", items[0].message.headers, attributes=attributes
+        ):
+            await handler(pairs, uow)
 
     async def _claim(
         self, session: AsyncSession, pairs: Sequence[tuple[str, str]], *, outcome: str = "handled"
@@ -395,6 +454,8 @@ async def wait_until(
 
 
 __all__ = [
+    "BatchHandler",
+    "BatchItems",
     "EventConsumer",
     "FaultHook",
     "Handler",
