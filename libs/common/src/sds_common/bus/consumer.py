@@ -79,7 +79,7 @@ class Subscription:
         async def one(envelope: Envelope, item: Event, uow: UnitOfWork) -> None:
             await handler([(envelope, item)], uow)
 
-        label = name or getattr(handler, "__qualname__", type(handler).__name__)
+        label: str = name or str(getattr(handler, "__qualname__", type(handler).__name__))
         return cls(event=event, handler=one, name=label, batch_handler=handler)
 
 
