@@ -166,6 +166,7 @@ class DPCTGANSynthesizer:
         generator.eval()
         chunks = []
         with torch.inference_mode():
+            frozen = generator.frozen()
             for lo in range(0, n, _SAMPLE_BATCH):
                 size = min(_SAMPLE_BATCH, n - lo)
                 z = torch.randn(size, params.embedding_dim, generator=gen, device=self.device)
@@ -173,7 +174,7 @@ class DPCTGANSynthesizer:
                     cond = sampler.sample(size, gen)
                 else:
                     cond = sampler.fixed(size, column=cond_spec[0], category=cond_spec[1])
-                raw = generator(torch.cat([z, cond], dim=1))
+                raw = frozen(z, cond)
                 chunks.append(sample_activate(raw, spans, generator=gen).cpu().numpy())
         matrix = np.concatenate(chunks) if chunks else np.zeros((0, transformer.output_dim))
         frame = transformer.inverse_transform(matrix.astype(np.float32))
