@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 import socket
 import uuid
@@ -17,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pandas as pd
 import pytest
 from aiokafka import AIOKafkaConsumer
@@ -24,9 +26,10 @@ from aiokafka.admin import AIOKafkaAdminClient
 from minio import Minio
 from sqlalchemy import text
 
+from sds_common.auth import signed_headers
 from sds_common.db import create_engine
 from sds_common.events import Envelope, topics
-from sds_studio.client import StudioClient
+from sds_studio.client import StudioClient, StudioError
 from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
 from tests.conftest import S3Server
 from tests.e2e.conftest import ADULT, E2E_PARAMS, E2E_ROWS
@@ -245,6 +248,18 @@ async def test_upload_train_sample_evaluate_distributed(
     assert "<html" in html.lower()
     assert "ε" in html or "epsilon" in html.lower()
 
+    # The llm service's routes, through the gateway: an explanation, then a streamed chat.
+    explained = await _llm_when_known(client, f"/evaluations/{evaluation['id']}/explanation")
+    assert explained["answer"]["provider"] == "offline"
+    assert explained["findings"]
+    assert explained["recommendations"]
+    events = await _chat(stack, evaluation_id=evaluation["id"], user=("bob", "bob@example.org"))
+    assert events[0][0] == "meta"
+    assert json.loads(events[0][1])["provider"] == "offline"
+    assert events[-1][0] == "done"
+    answer = "".join(json.loads(data)["text"] for name, data in events if name == "message")
+    assert len(answer) > 40, events
+
 
 async def test_killed_trainer_resumes_from_its_checkpoint_and_charges_once(
     stack: DistributedStack, client: StudioClient, tmp_path: Path
@@ -311,3 +326,83 @@ async def test_killed_trainer_resumes_from_its_checkpoint_and_charges_once(
     charges = [e.type for e in privacy]
     assert charges.count("PrivacyBudgetReserved") == 1, charges
     assert charges.count("PrivacyBudgetSpent") == 1, charges
+
+
+async def _llm_when_known(
+    client: StudioClient, path: str, *, body: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """POST an llm route until the llm service has consumed the subject's events (404 before)."""
+    async with asyncio.timeout(60):
+        while True:
+            try:
+                result: dict[str, Any] = await client.call("POST", path, json=body)
+            except StudioError as exc:
+                if exc.status != 404:
+                    raise
+                await asyncio.sleep(0.25)
+                continue
+            return result
+
+
+async def _chat(
+    stack: DistributedStack, *, evaluation_id: str, user: tuple[str, str]
+) -> list[tuple[str, str]]:
+    """The (event, data) pairs of one chat answer streamed through the gateway."""
+    path = "/api/v1/chat"
+    headers = signed_headers(
+        stack.auth_secret, method="POST", path=path, user_id=user[0], email=user[1], role="user"
+    )
+    events: list[tuple[str, str]] = []
+    async with (
+        httpx.AsyncClient(base_url=stack.gateway_url, timeout=60) as http,
+        http.stream(
+            "POST",
+            path,
+            headers=headers,
+            json={"evaluation_id": evaluation_id, "question": "What should I do next?"},
+        ) as response,
+    ):
+        assert response.status_code == 200, await response.aread()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name = "message"
+        async for line in response.aiter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                events.append((name, line.removeprefix("data: ")))
+                name = "message"
+    return events
+
+
+async def test_audit_and_llm_routes_through_the_gateway(
+    stack: DistributedStack, client: StudioClient, tmp_path: Path
+) -> None:
+    """The distributed gateway forwards /audit/* and the llm routes to their processes."""
+    async with StudioClient(
+        stack.gateway_url,
+        secret=stack.auth_secret,
+        user_id="auditor",
+        email="auditor@example.org",
+        role="admin",
+    ) as admin:
+        verified = await admin.get("/audit/verify")
+    assert verified["ok"] is True, verified
+    with pytest.raises(StudioError) as refused:
+        await client.get("/audit/verify")  # bob is no admin: the audit service says so
+    assert (refused.value.status, refused.value.code) == (403, "forbidden")
+
+    dataset = await _ready_dataset(client, _sample(CRASH_ROWS, tmp_path / "llm.csv"), stack)
+    dictionary = await _llm_when_known(client, f"/datasets/{dataset['id']}/data-dictionary")
+    assert {"age", "income"} <= {entry["name"] for entry in dictionary["entries"]}
+    assert dictionary["answer"]["provider"] == "offline"
+    assert dictionary["answer"]["degraded"] is False
+    advice = await client.call(
+        "POST", "/privacy/advice", json={"dataset_id": dataset["id"], "use": "ML training"}
+    )
+    assert advice["use"] == "ml_training"
+    async with StudioClient(
+        stack.gateway_url, secret=stack.auth_secret, user_id="mallory", email="m@example.org"
+    ) as outsider:
+        with pytest.raises(StudioError) as hidden:
+            await outsider.call("POST", f"/datasets/{dataset['id']}/data-dictionary")
+    assert (hidden.value.status, hidden.value.code) == (404, "not_found")

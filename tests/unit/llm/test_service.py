@@ -8,164 +8,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
 
-import httpx
-import pytest
-from asgi_lifespan import LifespanManager
-
-from sds_common.auth import signed_headers
-from sds_common.bus import MemoryBroker, OutgoingMessage, wait_until
-from sds_common.events import (
-    DatasetProfiled,
-    DatasetUploaded,
-    Envelope,
-    EvaluationCompleted,
-    Event,
-    ExplanationRequested,
-)
-from sds_common.events.datasets import ColumnSummary
-from sds_common.runtime.service import Service, create_app
-from sds_common.settings import Settings
-from sds_common.storage import LocalObjectStore
-from sds_llm.bootstrap import bootstrap
+from sds_common.bus import wait_until
+from sds_common.events import DatasetDeleted, ExplanationRequested
 from sds_llm.features import explanation_id
 from sds_llm.parts import parts_of
-from tests.unit.llm.fakes import (
-    MARKER,
-    MARKER_NUMBER,
-    RecordingProvider,
-    columns,
-    no_sleep,
-    profile,
-    report,
-)
-
-SECRET = "llm-test-secret"
-PROJECT = "proj-1"
-ALICE = ("alice", "alice@example.com", "user")
-MALLORY = ("mallory", "mallory@example.com", "user")
-
-
-class Harness:
-    def __init__(self, service: Service, client: httpx.AsyncClient, broker: MemoryBroker) -> None:
-        self.service, self.client, self.broker = service, client, broker
-
-    async def publish(self, event: Event, *, actor: str = "test") -> None:
-        envelope = Envelope.wrap(event, actor=actor, project_id=PROJECT)
-        await self.broker.send_batch(
-            [
-                OutgoingMessage(
-                    topic=self.service.settings.topic(event.topic),
-                    key=envelope.key.encode(),
-                    value=envelope.to_bytes(),
-                )
-            ]
-        )
-
-    def emitted(self, event_type: str) -> list[Envelope]:
-        envelopes = [Envelope.from_bytes(m.value) for m in self.broker.messages("llm")]
-        return [e for e in envelopes if e.type == event_type]
-
-    async def call(
-        self, method: str, path: str, *, user: tuple[str, str, str] = ALICE, **kwargs: Any
-    ) -> httpx.Response:
-        headers = signed_headers(
-            SECRET, method=method, path=path, user_id=user[0], email=user[1], role=user[2]
-        )
-        return await self.client.request(method, path, headers=headers, **kwargs)
-
-
-@pytest.fixture
-def provider() -> RecordingProvider:
-    return RecordingProvider()
-
-
-@pytest.fixture
-async def harness(tmp_path: Path, provider: RecordingProvider) -> AsyncIterator[Harness]:
-    from sds_llm.adapters.providers import RetryPolicy  # noqa: PLC0415
-
-    settings = Settings(data_dir=tmp_path)
-    broker = MemoryBroker()
-    storage = LocalObjectStore(tmp_path / "objects")
-    await broker.start()
-    await storage.start()
-    service = bootstrap(
-        settings,
-        provider=provider,
-        retry=RetryPolicy(max_retries=0),
-        secrets=(SECRET,),
-        broker=broker,
-        storage=storage,
-    )
-    parts_of(service).assistant.provider._sleep = no_sleep
-    app = create_app(service)
-    async with LifespanManager(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://llm") as client:
-            yield Harness(service, client, broker)
-    await broker.stop()
-    await storage.close()
-
-
-async def _seed(h: Harness) -> tuple[uuid.UUID, uuid.UUID]:
-    """A dataset and an evaluation, with marker-salted objects in storage."""
-    storage = h.service.storage
-    dataset_id, evaluation_id = uuid.uuid4(), uuid.uuid4()
-    await storage.put_bytes(f"datasets/{dataset_id}/profile.json", json.dumps(profile()).encode())
-    await storage.put_bytes(
-        f"evaluations/{evaluation_id}/report.json", json.dumps(report()).encode()
-    )
-    await h.publish(
-        DatasetUploaded(
-            dataset_id=dataset_id,
-            name="adult",
-            object_key="uploads/x.csv",
-            filename="x.csv",
-            format="csv",
-            size_bytes=10,
-            sha256="0" * 64,
-        ),
-        actor="alice",
-    )
-    await h.publish(
-        DatasetProfiled(
-            dataset_id=dataset_id,
-            n_rows=800,
-            n_columns=4,
-            columns=tuple(ColumnSummary(**c) for c in columns()),
-            profile_key=f"datasets/{dataset_id}/profile.json",
-            table_key="t",
-            train_key="tr",
-            holdout_key="h",
-            holdout_rows=200,
-            target_column="income",
-        ),
-        actor="datasets",
-    )
-    await h.publish(
-        EvaluationCompleted(
-            evaluation_id=evaluation_id,
-            synthetic_dataset_id=uuid.uuid4(),
-            generator_id=uuid.uuid4(),
-            scores=report()["scores"],
-            report_key=f"evaluations/{evaluation_id}/report.json",
-            html_report_key="r.html",
-        ),
-        actor="evaluator",
-    )
-
-    async def explained() -> bool:
-        return bool(h.emitted("ExplanationGenerated"))
-
-    await wait_until(explained)
-    return dataset_id, evaluation_id
+from tests.unit.llm.conftest import ADMIN, MALLORY, Harness, seed
+from tests.unit.llm.fakes import MARKER, MARKER_NUMBER, RecordingProvider, profile, report
 
 
 async def test_auto_explanation_on_evaluation_completed(harness: Harness) -> None:
-    _, evaluation_id = await _seed(harness)
+    _, evaluation_id = await seed(harness)
     [envelope] = harness.emitted("ExplanationGenerated")
     payload = envelope.payload
     expected = explanation_id("evaluation", evaluation_id)
@@ -180,7 +33,7 @@ async def test_auto_explanation_on_evaluation_completed(harness: Harness) -> Non
 
 
 async def test_explanation_requested_event(harness: Harness) -> None:
-    dataset_id, _ = await _seed(harness)
+    dataset_id, _ = await seed(harness)
     requested = uuid.uuid4()
     await harness.publish(
         ExplanationRequested(
@@ -197,10 +50,12 @@ async def test_explanation_requested_event(harness: Harness) -> None:
 
 
 async def test_routes_authenticate_and_authorise(harness: Harness) -> None:
-    dataset_id, evaluation_id = await _seed(harness)
+    dataset_id, evaluation_id = await seed(harness)
     path = f"/api/v1/evaluations/{evaluation_id}/explanation"
-    assert (await harness.client.post(path)).status_code == 401
-    assert (await harness.call("POST", path, user=MALLORY)).status_code == 404
+    anonymous = await harness.client.post(path)
+    assert anonymous.status_code == 401
+    assert anonymous.headers["content-type"] == "application/problem+json"
+    assert anonymous.json()["code"] == "not_authenticated"
     response = await harness.call("POST", path)
     assert response.status_code == 200, response.text
     body = response.json()
@@ -217,12 +72,19 @@ async def test_routes_authenticate_and_authorise(harness: Harness) -> None:
         "POST", "/api/v1/privacy/advice", json={"n_rows": 50_000, "n_columns": 8, "use": "sharing"}
     )
     assert sized.json()["epsilon"] == 1.0
+    unsized = await harness.call("POST", "/api/v1/privacy/advice", json={"n_rows": 5})
+    assert unsized.status_code == 422
+    assert unsized.json()["detail"] == "give dataset_id, or n_rows and n_columns"
+    invalid = await harness.call("POST", "/api/v1/chat", json={"question": ""})
+    assert invalid.status_code == 422
+    assert invalid.json()["code"] == "validation_error"
+    assert "evaluation_id: Field required" in invalid.json()["detail"]
     hints = await harness.call("POST", f"/api/v1/datasets/{dataset_id}/pii-hints")
     assert {h["column"] for h in hints.json()["hints"]} >= {"salary", "email"}
 
 
 async def test_chat_streams_server_sent_events(harness: Harness) -> None:
-    _, evaluation_id = await _seed(harness)
+    _, evaluation_id = await seed(harness)
     response = await harness.call(
         "POST", "/api/v1/chat", json={"evaluation_id": str(evaluation_id), "question": "Why?"}
     )
@@ -238,7 +100,7 @@ async def test_chat_streams_server_sent_events(harness: Harness) -> None:
 async def test_token_budget_refuses_with_a_clear_message(
     harness: Harness, provider: RecordingProvider
 ) -> None:
-    dataset_id, evaluation_id = await _seed(harness)
+    dataset_id, evaluation_id = await seed(harness)
     parts_of(harness.service).assistant.budget_tokens = 100  # the seed's explanation used 100
     # The same explanation again is a cache hit: no tokens, no refusal.
     cached = await harness.call("POST", f"/api/v1/evaluations/{evaluation_id}/explanation")
@@ -246,13 +108,87 @@ async def test_token_budget_refuses_with_a_clear_message(
     assert cached.json()["answer"]["cached"] is True
     response = await harness.call("POST", f"/api/v1/datasets/{dataset_id}/data-dictionary")
     assert response.status_code == 429
-    assert "has used 100 of its 100 LLM tokens today" in response.json()["detail"]
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["code"] == "llm_token_budget_exhausted"
+    assert "has used 100 of its 100 LLM tokens today" in problem["detail"]
+    assert "resets at 00:00 UTC" in problem["detail"]
+    assert 0 < int(response.headers["Retry-After"]) <= 86_400
+    chat = await harness.call(
+        "POST", "/api/v1/chat", json={"evaluation_id": str(evaluation_id), "question": "More?"}
+    )
+    assert chat.status_code == 429
+    assert chat.json()["code"] == "llm_token_budget_exhausted"
+    # The user's own budget (advice by size) is another budget.
+    sized = await harness.call(
+        "POST", "/api/v1/privacy/advice", json={"n_rows": 900, "n_columns": 3}
+    )
+    assert sized.status_code == 200
+
+
+async def test_every_route_hides_a_projects_subjects_from_non_members(
+    harness: Harness, provider: RecordingProvider
+) -> None:
+    dataset_id, evaluation_id = await seed(harness)
+    asked = len(provider.prompts)
+    routes = [
+        (f"/api/v1/evaluations/{evaluation_id}/explanation", None),
+        (f"/api/v1/datasets/{dataset_id}/data-dictionary", None),
+        (f"/api/v1/datasets/{dataset_id}/pii-hints", None),
+        ("/api/v1/privacy/advice", {"dataset_id": str(dataset_id)}),
+        ("/api/v1/chat", {"evaluation_id": str(evaluation_id), "question": "Private?"}),
+    ]
+    for path, body in routes:
+        # A global admin is not a member either: the gateway gives it no project data.
+        for outsider in (MALLORY, ADMIN):
+            refused = await harness.call("POST", path, user=outsider, json=body)
+            assert refused.status_code == 404, (path, outsider, refused.text)
+            assert refused.json()["code"] == "not_found"
+        assert len(provider.prompts) == asked  # an outsider's request reached no provider
+        # ... and exactly as for a subject that does not exist.
+        unknown = path.replace(str(dataset_id), str(uuid.uuid4())).replace(
+            str(evaluation_id), str(uuid.uuid4())
+        )
+        missing = await harness.call(
+            "POST",
+            unknown,
+            json=body
+            and {k: str(uuid.uuid4()) if k.endswith("_id") else v for k, v in body.items()},
+        )
+        assert missing.status_code == 404, unknown
+        assert (await harness.call("POST", path, json=body)).status_code == 200, path
+        asked = len(provider.prompts)
+
+
+async def test_a_deleted_dataset_is_forgotten(harness: Harness) -> None:
+    dataset_id, _ = await seed(harness)
+    path = f"/api/v1/datasets/{dataset_id}/data-dictionary"
+    assert (await harness.call("POST", path)).status_code == 200
+    await harness.publish(DatasetDeleted(dataset_id=dataset_id, reason="owner deleted it"))
+
+    async def forgotten() -> bool:
+        return (await harness.call("POST", path)).status_code == 404
+
+    await wait_until(forgotten)
+
+
+async def test_token_and_latency_metrics_are_on_the_metrics_endpoint(harness: Harness) -> None:
+    _, evaluation_id = await seed(harness)  # one provider call: 50 + 50 tokens
+    await harness.call("POST", f"/api/v1/evaluations/{evaluation_id}/explanation")  # cached
+    text = (await harness.client.get("/metrics")).text
+    assert 'llm_tokens_total{direction="input",provider="recording"} 50.0' in text
+    assert 'llm_tokens_total{direction="output",provider="recording"} 50.0' in text
+    assert 'llm_requests_total{feature="evaluation",outcome="ok",provider="recording"} 1.0' in text
+    assert (
+        'llm_requests_total{feature="evaluation",outcome="cached",provider="recording"} 1.0' in text
+    )
+    assert 'llm_request_seconds_count{feature="evaluation",provider="recording"} 1.0' in text
 
 
 async def test_no_marker_value_reaches_any_provider(
     harness: Harness, provider: RecordingProvider
 ) -> None:
-    dataset_id, evaluation_id = await _seed(harness)
+    dataset_id, evaluation_id = await seed(harness)
     for kind in ("data_dictionary", "pii_hints", "privacy_advice", "evaluation"):
         subject = evaluation_id if kind == "evaluation" else dataset_id
         await harness.publish(

@@ -2,8 +2,10 @@
 
 ``python -m sds_studio.distributed`` (``make up-distributed``) starts the six services against the
 Kafka, PostgreSQL, Redis and S3 that ``make services`` runs (addresses from ``.services/env``),
-waits until each answers ``/ready``, and keeps them running until Ctrl-C. The end-to-end tests
-use ``DistributedStack`` the same way, with their own topic prefix, schemas and bucket.
+waits until each answers ``/ready``, and keeps them running until Ctrl-C. The gateway is the one
+address clients use: it forwards the audit and llm routes to those services' processes
+(``SDS_UPSTREAM_*``). The end-to-end tests use ``DistributedStack`` the same way, with their own
+topic prefix, schemas and bucket.
 """
 
 from __future__ import annotations
@@ -79,6 +81,7 @@ class DistributedStack:
         log_dir: one log file per service.
         auth_secret: the gateway's HMAC secret for signed identity headers.
         audit_signing_key: the audit service's key for signing its chain checkpoints.
+        webhook_secret_key: the gateway's key for webhook signing secrets at rest.
         extra_env: more variables for every service (e.g. training defaults in tests).
     """
 
@@ -88,6 +91,7 @@ class DistributedStack:
     log_dir: Path = Path(".services/distributed")
     auth_secret: str = "local-development-secret-change-me"  # noqa: S105 — local stack only
     audit_signing_key: str = "local-development-audit-key-change-me"
+    webhook_secret_key: str = "local-development-webhook-key-change-me"  # noqa: S105 — local stack only
     extra_env: Mapping[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
 
@@ -124,8 +128,15 @@ class DistributedStack:
             SDS_LOG_FORMAT="json",
             SDS_AUTH_SECRETS=self.auth_secret,
             SDS_AUDIT_SIGNING_KEY=self.audit_signing_key,
+            SDS_WEBHOOK_SECRET_KEY=self.webhook_secret_key,
             PYTHONUNBUFFERED="1",
         )
+        if service == "gateway":
+            # The gateway forwards /api/v1/audit/* and the llm routes to their processes.
+            env.update(
+                SDS_UPSTREAM_AUDIT_URL=f"http://127.0.0.1:{self.port('audit')}",
+                SDS_UPSTREAM_LLM_URL=f"http://127.0.0.1:{self.port('llm')}",
+            )
         env.update(self.extra_env)
         return env
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from typing import Literal
 
 from sds_llm.adapters.cache import ResponseCache
 from sds_llm.adapters.metrics import LlmMetrics
@@ -18,6 +20,13 @@ from sds_llm.domain import budget
 from sds_llm.domain.models import Answer, Prompt
 
 NO_PROJECT = "_none"
+OverBudget = Literal["refuse", "offline"]
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def _label(value: str) -> str:
+    """A provider or model name as one segment of a cache key."""
+    return _UNSAFE.sub("_", value)[:64]
 
 
 def answer_of(completion: Completion, *, cached: bool = False) -> Answer:
@@ -54,7 +63,11 @@ class Assistant:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def cache_key(self, prompt: Prompt) -> str:
-        """A hash of everything that determines the answer."""
+        """``{provider}:{model}:{task}:{sha256}``, the hash of everything that shapes the answer.
+
+        Provider and model are in clear (an operator can drop one model's answers); the prompt,
+        which quotes column names and scores, appears only as its hash.
+        """
         g = self.provider.generation
         material = json.dumps(
             [
@@ -69,7 +82,8 @@ class Assistant:
             ],
             ensure_ascii=False,
         )
-        return hashlib.sha256(material.encode()).hexdigest()
+        digest = hashlib.sha256(material.encode()).hexdigest()
+        return f"{_label(self.provider.name)}:{_label(self.provider.model)}:{prompt.task}:{digest}"
 
     async def check_budget(self, *, project_id: str | None, ledger: UsageLedger) -> None:
         """Refuse when the project spent its tokens (the offline provider is free).
@@ -99,19 +113,40 @@ class Assistant:
         )
 
     async def complete(
-        self, prompt: Prompt, *, project_id: str | None, ledger: UsageLedger
+        self,
+        prompt: Prompt,
+        *,
+        project_id: str | None,
+        ledger: UsageLedger,
+        over_budget: OverBudget = "refuse",
     ) -> tuple[Completion, bool]:
         """Answer ``prompt``; returns the completion and whether it came from the cache.
 
+        Args:
+            prompt: what to ask.
+            project_id: whose budget pays.
+            ledger: where spent tokens are read and recorded.
+            over_budget: ``refuse`` raises when the budget is spent (routes answer 429);
+                ``offline`` answers with the free offline provider instead, flagged ``degraded``
+                (background explanations, which nobody waits on to retry).
+
         Raises:
-            BudgetExceededError: the project's budget is spent (checked after the cache).
+            BudgetExceededError: the project's budget is spent (checked after the cache) and
+                ``over_budget`` is ``refuse``.
         """
         key = self.cache_key(prompt)
         hit = await self.cache.get(key)
         if hit is not None:
             self.metrics.requests.labels(prompt.task, self.provider.name, "cached").inc()
             return Completion(**json.loads(hit)), True
-        await self.check_budget(project_id=project_id, ledger=ledger)
+        try:
+            await self.check_budget(project_id=project_id, ledger=ledger)
+        except budget.BudgetExceededError as exc:
+            if over_budget == "refuse":
+                raise
+            completion = await self.provider.degraded(prompt, reason=str(exc))
+            self.metrics.requests.labels(prompt.task, completion.provider, "degraded").inc()
+            return completion, False
         completion = await self.provider.complete(prompt)
         outcome = "degraded" if completion.degraded else "ok"
         self.metrics.requests.labels(prompt.task, completion.provider, outcome).inc()

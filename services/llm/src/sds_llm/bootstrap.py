@@ -17,6 +17,7 @@ from sds_llm.adapters.orm import metadata
 from sds_llm.adapters.providers import LlmProvider, RetryPolicy
 from sds_llm.config import llm_settings
 from sds_llm.entrypoints.http import router
+from sds_llm.jobs import job_kinds
 from sds_llm.parts import parts_of
 
 
@@ -30,6 +31,9 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=handlers.subscriptions,
     routers=_routers,
+    jobs=job_kinds,
+    # Explanations wait on a remote model, not on the CPU: a few at once keep latency down.
+    job_concurrency=4,
 )
 
 

@@ -14,7 +14,7 @@ from uuid import UUID, uuid5
 from sds_common.storage import ObjectStore
 from sds_llm.adapters.providers import Streamed
 from sds_llm.adapters.repository import UsageLedger
-from sds_llm.assistant import Assistant, answer_of
+from sds_llm.assistant import Assistant, OverBudget, answer_of
 from sds_llm.domain import advice, assessment, dictionary, prompts, redaction
 from sds_llm.domain.models import (
     ChatTurn,
@@ -51,12 +51,16 @@ async def explain_evaluation(
     assistant: Assistant,
     project_id: str | None,
     ledger: UsageLedger,
+    over_budget: OverBudget = "refuse",
 ) -> Explanation:
     """A plain-language summary, findings and recommendations of an evaluation report."""
     facts = redaction.evaluation_facts(report)
     assessed = assessment.assess(facts)
     completion, cached = await assistant.complete(
-        prompts.explanation(facts, assessed), project_id=project_id, ledger=ledger
+        prompts.explanation(facts, assessed),
+        project_id=project_id,
+        ledger=ledger,
+        over_budget=over_budget,
     )
     return Explanation(
         summary=completion.text,
@@ -80,12 +84,16 @@ async def data_dictionary(
     assistant: Assistant,
     project_id: str | None,
     ledger: UsageLedger,
+    over_budget: OverBudget = "refuse",
 ) -> DataDictionary:
     """A data dictionary from a dataset's schema (``dataset``: a row of ``llm_datasets``)."""
     facts = _dataset_facts(dataset)
     entries = dictionary.entries(facts["columns"])
     completion, cached = await assistant.complete(
-        prompts.data_dictionary(facts, entries), project_id=project_id, ledger=ledger
+        prompts.data_dictionary(facts, entries),
+        project_id=project_id,
+        ledger=ledger,
+        over_budget=over_budget,
     )
     return DataDictionary(
         entries=entries, text=completion.text, answer=answer_of(completion, cached=cached)
@@ -101,6 +109,7 @@ async def privacy_advice(
     assistant: Assistant,
     project_id: str | None,
     ledger: UsageLedger,
+    over_budget: OverBudget = "refuse",
 ) -> PrivacyAdvice:
     """Suggested ε, δ, method and epochs for a use, from counts and (optionally) the schema."""
     schema = redaction.schema_facts(columns or [])
@@ -115,6 +124,7 @@ async def privacy_advice(
         prompts.privacy_advice(suggested, n_rows=n_rows, n_columns=width),
         project_id=project_id,
         ledger=ledger,
+        over_budget=over_budget,
     )
     return PrivacyAdvice(
         use=suggested.use,
@@ -135,12 +145,13 @@ async def pii_hints(
     assistant: Assistant,
     project_id: str | None,
     ledger: UsageLedger,
+    over_budget: OverBudget = "refuse",
 ) -> PiiHints:
     """Column-name-based PII hints that add to the datasets service's value detector."""
     facts = _dataset_facts(dataset)
     found = dictionary.hints(facts["columns"])
     completion, cached = await assistant.complete(
-        prompts.pii_hints(found), project_id=project_id, ledger=ledger
+        prompts.pii_hints(found), project_id=project_id, ledger=ledger, over_budget=over_budget
     )
     return PiiHints(hints=found, text=completion.text, answer=answer_of(completion, cached=cached))
 

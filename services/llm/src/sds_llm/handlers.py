@@ -1,8 +1,11 @@
-"""What the llm service does for each event it consumes, and the explanation command.
+"""What the llm service does for each event it consumes, and the shared generate/publish steps.
 
 Facts are recorded from ``EvaluationCompleted`` and ``DatasetProfiled`` into this service's own
-tables; ``EvaluationCompleted`` is also explained at once (id derived from the evaluation id, so
-a redelivery rewrites the same object). ``ExplanationRequested`` is served the same way.
+tables. An explanation (automatic on ``EvaluationCompleted``, or asked by
+``ExplanationRequested``) is only *queued* here, as a durable job in the same transaction: the
+provider call takes seconds and must never hold the consumer's transaction or its partition
+(see :mod:`sds_llm.jobs`). The job id is the explanation id, so a redelivered event queues
+nothing new.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pydantic import BaseModel
 from sds_common.bus import Subscription
 from sds_common.db.uow import UnitOfWork
 from sds_common.events import (
+    DatasetDeleted,
     DatasetProfiled,
     DatasetUploaded,
     EvaluationCompleted,
@@ -28,14 +32,17 @@ from sds_common.events import (
 )
 from sds_common.events.base import Envelope, Event
 from sds_common.events.llm import ExplanationKind
+from sds_common.jobs import enqueue
 from sds_common.runtime.service import Service
 from sds_llm import features
 from sds_llm.adapters import repository
-from sds_llm.adapters.repository import SqlUsageLedger
-from sds_llm.domain.budget import BudgetExceededError
+from sds_llm.adapters.orm import jobs
+from sds_llm.adapters.repository import UsageLedger
+from sds_llm.assistant import OverBudget
 from sds_llm.parts import LlmParts, parts_of
 
 log = logging.getLogger(__name__)
+EXPLAIN = "explain"
 
 
 class UnknownSubjectError(LookupError):
@@ -44,40 +51,44 @@ class UnknownSubjectError(LookupError):
 
 async def generate(
     parts: LlmParts,
-    uow: UnitOfWork,
     *,
     kind: ExplanationKind,
     subject_id: UUID | str,
     project_id: str | None,
+    ledger: UsageLedger,
     use: str = "analytics",
+    over_budget: OverBudget = "refuse",
 ) -> BaseModel:
     """Produce one feature's result for a subject known to this service.
 
+    The facts are read in a short session of their own and no transaction is open while the
+    provider answers.
+
     Raises:
         UnknownSubjectError: no fact row for the subject.
-        BudgetExceededError: the project's token budget is spent.
+        BudgetExceededError: the project's token budget is spent (``over_budget="refuse"``).
+        ObjectNotFound: the evaluation's report is not in object storage.
     """
-    session, ledger = uow.session, SqlUsageLedger(uow.session)
+    table = "evaluations" if kind == "evaluation" else "datasets"
+    async with parts.database.sessions() as session:
+        row = await repository.load(session, table=table, key=str(subject_id))
+    if row is None:
+        raise UnknownSubjectError(f"{table[:-1]} {subject_id} is not known")
     common: dict[str, Any] = {
         "assistant": parts.assistant,
         "project_id": project_id,
         "ledger": ledger,
+        "over_budget": over_budget,
     }
     if kind == "evaluation":
-        row = await repository.load(session, table="evaluations", key=str(subject_id))
-        if row is None:
-            raise UnknownSubjectError(f"evaluation {subject_id} is not known")
         report = await features.load_report(parts.storage, str(row["report_key"]))
         return await features.explain_evaluation(report, **common)
-    dataset = await repository.load(session, table="datasets", key=str(subject_id))
-    if dataset is None:
-        raise UnknownSubjectError(f"dataset {subject_id} is not known")
     if kind == "data_dictionary":
-        return await features.data_dictionary(dataset, **common)
+        return await features.data_dictionary(row, **common)
     if kind == "pii_hints":
-        return await features.pii_hints(dataset, **common)
+        return await features.pii_hints(row, **common)
     return await features.privacy_advice(
-        n_rows=int(dataset["n_rows"]), columns=dataset["columns"], n_columns=None, use=use, **common
+        n_rows=int(row["n_rows"]), columns=row["columns"], n_columns=None, use=use, **common
     )
 
 
@@ -113,14 +124,37 @@ async def publish(
     return key
 
 
+async def queue_explanation(
+    uow: UnitOfWork,
+    envelope: Envelope,
+    *,
+    explanation_id: UUID,
+    kind: ExplanationKind,
+    subject_id: UUID,
+) -> bool:
+    """Queue the ``explain`` job in the caller's transaction; False if it was already queued."""
+    return await enqueue(
+        uow,
+        jobs,
+        job_id=str(explanation_id),
+        kind=EXPLAIN,
+        payload={
+            "explanation_id": str(explanation_id),
+            "kind": kind,
+            "subject_id": str(subject_id),
+            "envelope": envelope.model_dump(mode="json"),
+        },
+    )
+
+
 class Handlers:
-    """The event handlers, bound to the service's parts."""
+    """The event handlers: they record facts and queue jobs, and never call a provider."""
 
     def __init__(self, parts: LlmParts) -> None:
         self._parts = parts
 
     async def evaluation_completed(self, envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
-        """Record the evaluation, then explain it."""
+        """Record the evaluation, then queue its explanation."""
         assert isinstance(event, EvaluationCompleted)
         await repository.upsert(
             uow.session,
@@ -135,8 +169,12 @@ class Handlers:
                 "scores": dict(event.scores),
             },
         )
-        await self._explain(
-            uow, kind="evaluation", subject_id=event.evaluation_id, project_id=envelope.project_id
+        await queue_explanation(
+            uow,
+            envelope,
+            explanation_id=features.explanation_id("evaluation", event.evaluation_id),
+            kind="evaluation",
+            subject_id=event.evaluation_id,
         )
 
     async def dataset_profiled(self, envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
@@ -156,6 +194,11 @@ class Handlers:
             },
         )
 
+    async def dataset_deleted(self, _envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        """Forget a deleted dataset's schema: its routes answer 404 from now on."""
+        assert isinstance(event, DatasetDeleted)
+        await repository.forget(uow.session, table="datasets", key=str(event.dataset_id))
+
     async def actor_seen(self, envelope: Envelope, _event: Event, uow: UnitOfWork) -> None:
         """Remember who acts in which project (these events are issued by users)."""
         if envelope.project_id:
@@ -166,46 +209,22 @@ class Handlers:
     async def explanation_requested(
         self, envelope: Envelope, event: Event, uow: UnitOfWork
     ) -> None:
-        """Serve a requested explanation (unknown subjects raise: retried, then dead-lettered)."""
+        """Queue a requested explanation (the job waits a while for an unknown subject)."""
         assert isinstance(event, ExplanationRequested)
-        await self._explain(
+        await queue_explanation(
             uow,
+            envelope,
+            explanation_id=event.explanation_id,
             kind=event.kind,
             subject_id=event.subject_id,
-            project_id=envelope.project_id,
-            explanation_id=event.explanation_id,
-        )
-
-    async def _explain(
-        self,
-        uow: UnitOfWork,
-        *,
-        kind: ExplanationKind,
-        subject_id: UUID,
-        project_id: str | None,
-        explanation_id: UUID | None = None,
-    ) -> None:
-        try:
-            result = await generate(
-                self._parts, uow, kind=kind, subject_id=subject_id, project_id=project_id
-            )
-        except BudgetExceededError as exc:
-            log.info("%s of %s not generated: %s", kind, subject_id, exc)
-            return
-        await publish(
-            self._parts,
-            uow,
-            explanation_id=explanation_id or features.explanation_id(kind, subject_id),
-            kind=kind,
-            subject_id=subject_id,
-            result=result,
-            project_id=project_id,
         )
 
 
 def subscriptions(service: Service) -> Sequence[Subscription]:
     """The llm service's event handlers."""
     handlers = Handlers(parts_of(service))
+    # The gateway emits these only for a member allowed to write in the project, so their actor
+    # is one. There is no membership event yet (see ``llm_project_members`` in ``orm``).
     actor_events: tuple[type[Event], ...] = (
         DatasetUploaded,
         TrainingRequested,
@@ -215,6 +234,7 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
     return (
         Subscription.of(EvaluationCompleted, handlers.evaluation_completed),
         Subscription.of(DatasetProfiled, handlers.dataset_profiled),
+        Subscription.of(DatasetDeleted, handlers.dataset_deleted),
         Subscription.of(ExplanationRequested, handlers.explanation_requested),
         *(
             Subscription.of(event, handlers.actor_seen, name=f"actor_seen.{event.event_type}")

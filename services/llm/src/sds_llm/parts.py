@@ -53,9 +53,14 @@ def build_provider(settings: LlmSettings, *, http: httpx.AsyncClient) -> LlmProv
 
 
 def build_cache(settings: LlmSettings) -> ResponseCache:
-    """Redis when ``SDS_REDIS_URL`` is set, else an in-process LRU."""
+    """Redis when ``SDS_REDIS_URL`` is set (shared by replicas), else an in-process LRU.
+
+    Redis keys are ``sds:{topic prefix}llm:cache:{provider}:{model}:{task}:{sha256}``: stacks
+    that share a Redis under different ``SDS_TOPIC_PREFIX`` values do not share answers.
+    """
     if settings.redis_url:
-        return RedisCache(Redis.from_url(settings.redis_url))
+        prefix = f"sds:{settings.topic('llm')}:cache:"
+        return RedisCache(Redis.from_url(settings.redis_url), prefix=prefix)
     return LruCache(max_entries=settings.llm_cache_size)
 
 

@@ -53,9 +53,13 @@ class LruCache:
 
 
 class RedisCache:
-    """A cache shared by every replica of the service."""
+    """A cache shared by every replica of the service; entries expire in Redis itself.
 
-    def __init__(self, client: Redis, *, prefix: str = "sds:llm:") -> None:
+    Keys are ``prefix + key`` where ``key`` is the assistant's ``{provider}:{model}:{task}:
+    {sha256}``: nothing of the prompt is readable in Redis but its hash.
+    """
+
+    def __init__(self, client: Redis, *, prefix: str = "sds:llm:cache:") -> None:
         self._client = client
         self._prefix = prefix
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
 
 from sds_common.db import add_messaging_tables
+from sds_common.jobs import add_job_table
 
 metadata = MetaData()
 messaging = add_messaging_tables(metadata)
+# Provider calls run as durable jobs (``sds_llm.jobs``), never inside a consumer's transaction.
+jobs = add_job_table(metadata)
 
 evaluations = Table(
     "llm_evaluations",

@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from sds_common.db import Database
 from sds_llm.adapters.orm import datasets, evaluations, project_members, token_usage
+
+LEDGER_ACTOR = "llm"
 
 
 def _insert(session: AsyncSession) -> Any:
@@ -37,6 +40,15 @@ async def load(session: AsyncSession, *, table: str, key: str) -> Mapping[str, A
     }[table]
     row = (await session.execute(select(target).where(column == key))).mappings().first()
     return dict(row) if row is not None else None
+
+
+async def forget(session: AsyncSession, *, table: str, key: str) -> None:
+    """Delete one fact row (a deleted dataset is no longer explained)."""
+    target, column = {
+        "evaluations": (evaluations, evaluations.c.evaluation_id),
+        "datasets": (datasets, datasets.c.dataset_id),
+    }[table]
+    await session.execute(delete(target).where(column == key))
 
 
 async def add_member(session: AsyncSession, *, project_id: str, user_id: str) -> None:
@@ -95,3 +107,27 @@ class SqlUsageLedger:
                 set_={"tokens": token_usage.c.tokens + tokens},
             )
         )
+
+
+class DatabaseUsageLedger:
+    """The ledger in short transactions of its own.
+
+    Provider calls take seconds; reading the budget before one and charging after it must not
+    hold a transaction open for that long (a consumer or another request would wait on it).
+    Tokens are charged even if what follows fails: the provider billed them.
+    """
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    async def used(self, *, project_id: str, day: str) -> int:
+        """Tokens spent so far."""
+        async with self._database.sessions() as session:
+            return await SqlUsageLedger(session).used(project_id=project_id, day=day)
+
+    async def add(self, *, project_id: str, day: str, tokens: int) -> None:
+        """Add ``tokens`` in a transaction of its own."""
+        if tokens <= 0:
+            return
+        async with self._database.unit_of_work(actor=LEDGER_ACTOR) as uow:
+            await SqlUsageLedger(uow.session).add(project_id=project_id, day=day, tokens=tokens)

@@ -1,7 +1,11 @@
 """Routes of the llm features under ``/api/v1``: thin, they authorise and call one handler.
 
-Callers prove who they are with the signed proxy headers (``sds_common.auth``); a subject is
-visible to admins and to users known to act in its project, and answers 404 otherwise.
+Callers prove who they are with the signed proxy headers (``sds_common.auth``). A subject is
+visible to the members of its project only (admins included: like the gateway, a global role
+grants no access to a project's data); anyone else gets 404, so its existence is not revealed.
+Errors are problem JSON (:mod:`.problems`). No database transaction is open while a provider
+answers: facts are read in a short session, tokens charged in a short transaction, and the
+result announced in a third.
 """
 
 import json
@@ -10,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,13 +24,17 @@ from sds_llm import features, handlers
 from sds_llm.adapters import repository
 from sds_llm.adapters.providers import Streamed
 from sds_llm.adapters.providers.base import Completion
-from sds_llm.adapters.repository import SqlUsageLedger
+from sds_llm.adapters.repository import DatabaseUsageLedger
 from sds_llm.domain.budget import BudgetExceededError
-from sds_llm.domain.models import ChatTurn, DataDictionary, Explanation, PrivacyAdvice
+from sds_llm.domain.models import ChatTurn, DataDictionary, Explanation, PiiHints, PrivacyAdvice
+from sds_llm.entrypoints.problems import LlmHTTPError, ProblemRoute, seconds_to_utc_midnight
 from sds_llm.parts import LlmParts
 
 log = logging.getLogger(__name__)
 ACTOR = "llm"
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    status: {"content": {"application/problem+json": {}}} for status in (401, 404, 409, 422, 429)
+}
 
 
 class _Body(BaseModel):
@@ -64,7 +72,9 @@ def _identity(parts: LlmParts) -> Callable[[Request], Awaitable[Identity]]:
             )
         except AuthError as exc:
             log.warning("request refused: %s %s: %s", request.method, request.url.path, exc.reason)
-            raise HTTPException(401, f"authentication failed: {exc.reason}") from None
+            raise LlmHTTPError(
+                401, "not_authenticated", f"authentication failed: {exc.reason}"
+            ) from None
 
     return current_user
 
@@ -72,29 +82,41 @@ def _identity(parts: LlmParts) -> Callable[[Request], Awaitable[Identity]]:
 async def _visible(
     parts: LlmParts, *, table: str, key: str, user: Identity, what: str
 ) -> dict[str, Any]:
+    """The subject's fact row if ``user`` is a member of its project.
+
+    Raises:
+        LlmHTTPError: 404, whether the subject is unknown or the user is not a member.
+    """
     async with parts.database.sessions() as session:
         row = await repository.load(session, table=table, key=key)
-        allowed = row is not None and (
-            user.is_admin
-            or (
-                row["project_id"] is not None
-                and await repository.is_member(
-                    session, project_id=str(row["project_id"]), user_id=user.user_id
-                )
+        allowed = (
+            row is not None
+            and row["project_id"] is not None
+            and await repository.is_member(
+                session, project_id=str(row["project_id"]), user_id=user.user_id
             )
         )
     if row is None or not allowed:
-        raise HTTPException(404, f"{what} {key} not found")
+        raise LlmHTTPError(404, "not_found", f"{what} {key} not found")
     return dict(row)
 
 
-def _refused(exc: BudgetExceededError) -> HTTPException:
-    return HTTPException(429, str(exc))
+def _refused(exc: BudgetExceededError) -> LlmHTTPError:
+    return LlmHTTPError(
+        429,
+        "llm_token_budget_exhausted",
+        str(exc),
+        headers={"Retry-After": str(seconds_to_utc_midnight())},
+    )
+
+
+def _report_gone(subject_id: UUID) -> LlmHTTPError:
+    return LlmHTTPError(409, "report_unavailable", f"the report of {subject_id} is not available")
 
 
 def router(parts: LlmParts) -> APIRouter:
     """The llm routes."""
-    api = APIRouter(tags=["llm"])
+    api = APIRouter(tags=["llm"], route_class=ProblemRoute, responses=_PROBLEMS)
     user_dep = Depends(_identity(parts))
 
     async def explained(
@@ -102,23 +124,30 @@ def router(parts: LlmParts) -> APIRouter:
     ) -> Any:
         project_id = subject["project_id"]
         try:
-            async with parts.database.unit_of_work(actor=user.user_id) as uow:
-                result = await handlers.generate(
-                    parts, uow, kind=kind, subject_id=subject_id, project_id=project_id, **extra
-                )
-                await handlers.publish(
-                    parts,
-                    uow,
-                    explanation_id=uuid4(),
-                    kind=kind,
-                    subject_id=subject_id,
-                    result=result,
-                    project_id=project_id,
-                )
+            result = await handlers.generate(
+                parts,
+                kind=kind,
+                subject_id=subject_id,
+                project_id=project_id,
+                ledger=DatabaseUsageLedger(parts.database),
+                **extra,
+            )
         except BudgetExceededError as exc:
             raise _refused(exc) from None
         except ObjectNotFound:
-            raise HTTPException(409, f"the report of {subject_id} is not available") from None
+            raise _report_gone(subject_id) from None
+        except handlers.UnknownSubjectError:  # deleted between the check and the read
+            raise LlmHTTPError(404, "not_found", f"{subject_id} not found") from None
+        async with parts.database.unit_of_work(actor=user.user_id) as uow:
+            await handlers.publish(
+                parts,
+                uow,
+                explanation_id=uuid4(),
+                kind=kind,
+                subject_id=subject_id,
+                result=result,
+                project_id=project_id,
+            )
         return result
 
     @api.post("/evaluations/{evaluation_id}/explanation", summary="Explain an evaluation")
@@ -144,11 +173,14 @@ def router(parts: LlmParts) -> APIRouter:
         return result
 
     @api.post("/datasets/{dataset_id}/pii-hints", summary="Name-based PII hints")
-    async def pii_hints(dataset_id: UUID, user: Annotated[Identity, user_dep]) -> Any:
+    async def pii_hints(dataset_id: UUID, user: Annotated[Identity, user_dep]) -> PiiHints:
         row = await _visible(
             parts, table="datasets", key=str(dataset_id), user=user, what="dataset"
         )
-        return await explained(kind="pii_hints", subject=row, subject_id=dataset_id, user=user)
+        result: PiiHints = await explained(
+            kind="pii_hints", subject=row, subject_id=dataset_id, user=user
+        )
+        return result
 
     @api.post("/privacy/advice", summary="Privacy settings for a target use")
     async def advice(body: AdviceRequest, user: Annotated[Identity, user_dep]) -> PrivacyAdvice:
@@ -165,18 +197,18 @@ def router(parts: LlmParts) -> APIRouter:
             )
             return result
         if body.n_rows is None or body.n_columns is None:
-            raise HTTPException(422, "give dataset_id, or n_rows and n_columns")
+            raise LlmHTTPError(422, "validation_error", "give dataset_id, or n_rows and n_columns")
         try:
-            async with parts.database.unit_of_work(actor=user.user_id) as uow:
-                return await features.privacy_advice(
-                    n_rows=body.n_rows,
-                    columns=None,
-                    n_columns=body.n_columns,
-                    use=body.use,
-                    assistant=parts.assistant,
-                    project_id=f"user:{user.user_id}",
-                    ledger=SqlUsageLedger(uow.session),
-                )
+            # Not about a project's data: the caller's own budget pays.
+            return await features.privacy_advice(
+                n_rows=body.n_rows,
+                columns=None,
+                n_columns=body.n_columns,
+                use=body.use,
+                assistant=parts.assistant,
+                project_id=f"user:{user.user_id}",
+                ledger=DatabaseUsageLedger(parts.database),
+            )
         except BudgetExceededError as exc:
             raise _refused(exc) from None
 
@@ -191,15 +223,14 @@ def router(parts: LlmParts) -> APIRouter:
         )
         project_id = row["project_id"]
         try:
-            async with parts.database.sessions() as session:
-                await parts.assistant.check_budget(
-                    project_id=project_id, ledger=SqlUsageLedger(session)
-                )
+            await parts.assistant.check_budget(
+                project_id=project_id, ledger=DatabaseUsageLedger(parts.database)
+            )
             report = await features.load_report(parts.storage, str(row["report_key"]))
         except BudgetExceededError as exc:
             raise _refused(exc) from None
         except ObjectNotFound:
-            raise HTTPException(409, "the evaluation report is not available") from None
+            raise _report_gone(body.evaluation_id) from None
 
         streamed = await features.chat(
             report,
@@ -221,10 +252,9 @@ def _charger(parts: LlmParts, *, project_id: str | None) -> Callable[[Completion
     """Records a streamed answer's tokens once it is complete (after the response started)."""
 
     async def charge(completion: Completion) -> None:
-        async with parts.database.unit_of_work(actor=ACTOR) as uow:
-            await parts.assistant.charge(
-                project_id=project_id, ledger=SqlUsageLedger(uow.session), completion=completion
-            )
+        await parts.assistant.charge(
+            project_id=project_id, ledger=DatabaseUsageLedger(parts.database), completion=completion
+        )
 
     return charge
 

@@ -136,6 +136,11 @@ class ResilientProvider:
             )
         except ProviderError as exc:
             reason = f"{self.primary.name} unavailable: {exc}"
+        return await self.degraded(prompt, reason=reason)
+
+    async def degraded(self, prompt: Prompt, *, reason: str) -> Completion:
+        """The fallback's answer, flagged ``degraded`` with ``reason``."""
+        g = self.generation
         answer = await self.fallback.complete(
             prompt, max_tokens=g.max_tokens, temperature=g.temperature, timeout_s=g.timeout_s
         )
