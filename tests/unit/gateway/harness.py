@@ -21,12 +21,14 @@ from sds_common.events import DatasetProfiled, Envelope, Event
 from sds_common.events.datasets import ColumnSummary
 from sds_common.runtime.service import Service, create_app
 from sds_common.storage import LocalObjectStore
+from sds_gateway.adapters.webhooks import WebhookParts
 from sds_gateway.bootstrap import bootstrap
 from sds_gateway.config import GatewaySettings
 
 SECRETS = ("first-secret", "second-secret")
 ALICE = ("alice", "alice@example.com", "user")
 BOB = ("bob", "bob@example.com", "user")
+CAROL = ("carol", "carol@example.com", "user")
 
 
 @dataclass
@@ -46,16 +48,21 @@ class Harness:
         user: tuple[str, str, str] = ALICE,
         secret: str = SECRETS[0],
         headers: dict[str, str] | None = None,
+        api_key: str | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send a request signed as ``user``."""
-        signed = signed_headers(
-            secret,
-            method=method,
-            path=urlsplit(path).path,
-            user_id=user[0],
-            email=user[1],
-            role=user[2],
+        """Send a request signed as ``user``, or with ``api_key`` as its only credential."""
+        signed = (
+            {"Authorization": f"Bearer {api_key}"}
+            if api_key is not None
+            else signed_headers(
+                secret,
+                method=method,
+                path=urlsplit(path).path,
+                user_id=user[0],
+                email=user[1],
+                role=user[2],
+            )
         )
         return await self.client.request(
             method, path, headers={**signed, **(headers or {})}, **kwargs
@@ -98,6 +105,33 @@ class Harness:
         response = await self.call("POST", "/api/v1/projects", user=user, json={"name": name})
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
+
+    async def api_key(
+        self, project_id: str, *, access: str = "read", user: Any = ALICE
+    ) -> tuple[str, str]:
+        """Create an API key as ``user``; return its id and its token."""
+        response = await self.call(
+            "POST",
+            "/api/v1/api-keys",
+            user=user,
+            json={"name": f"{access} key", "project_id": project_id, "access": access},
+        )
+        assert response.status_code == 201, response.text
+        return str(response.json()["id"]), str(response.json()["token"])
+
+    async def add_member(
+        self, project_id: str, member: Any, *, role: str = "viewer", user: Any = ALICE
+    ) -> None:
+        """Make ``member`` known (they sign in once) and add them to the project as ``user``."""
+        seen = await self.call("GET", "/api/v1/projects", user=member)
+        assert seen.status_code == 200, seen.text
+        response = await self.call(
+            "POST",
+            f"/api/v1/projects/{project_id}/members",
+            user=user,
+            json={"user_id": member[0], "role": role},
+        )
+        assert response.status_code == 201, response.text
 
     async def upload(
         self,
@@ -146,9 +180,14 @@ def profiled(dataset_id: str, *, n_rows: int = 100) -> DatasetProfiled:
 
 @asynccontextmanager
 async def running_gateway(
-    tmp_path: Path, *, extend: Callable[[FastAPI, Service], None] | None = None, **overrides: Any
+    tmp_path: Path,
+    *,
+    extend: Callable[[FastAPI, Service], None] | None = None,
+    webhooks: WebhookParts | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[Harness]:
-    """A started gateway; ``extend`` may add test-only routes to the app before it starts."""
+    """A started gateway; ``extend`` may add test-only routes to the app before it starts;
+    ``webhooks`` replaces the webhook parts (fake sender, resolver or clock)."""
     values: dict[str, Any] = {
         "data_dir": tmp_path,
         "auth_secrets": ",".join(SECRETS),
@@ -161,7 +200,7 @@ async def running_gateway(
     broker = MemoryBroker()
     storage = LocalObjectStore(tmp_path / "objects")
     await storage.start()
-    service = bootstrap(settings, broker=broker, storage=storage)
+    service = bootstrap(settings, broker=broker, storage=storage, webhooks=webhooks)
     app = create_app(service)
     if extend is not None:
         extend(app, service)

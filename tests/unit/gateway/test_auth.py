@@ -11,9 +11,11 @@ import pytest
 from pydantic import ValidationError
 
 from sds_common.auth import (
+    HEADER_NONCE,
     AuthError,
     canonical_string,
     load_or_create_embedded_secret,
+    new_nonce,
     sign,
     signed_headers,
     verify,
@@ -136,3 +138,40 @@ async def test_unsigned_or_forged_requests_get_401_and_change_nothing(tmp_path: 
             assert listed.status_code == 200
             assert listed.json()["items"] == []
         assert ALICE[0] == "alice"
+
+
+def test_a_nonce_is_signed_and_only_required_when_asked() -> None:
+    assert canonical_string(1, "get", "/", "u", "e", "user", nonce="n" * 16) == (
+        "1\nGET\n/\nu\ne\nuser\n" + "n" * 16
+    )
+    with_nonce = signed_headers(
+        "s3cret", method="GET", path=PATH, user_id="u1", email="u1@example.com", role="user"
+    )
+    assert len(with_nonce[HEADER_NONCE]) >= 16
+    again = signed_headers(
+        "s3cret", method="GET", path=PATH, user_id="u1", email="u1@example.com", role="user"
+    )
+    assert again[HEADER_NONCE] != with_nonce[HEADER_NONCE]  # fresh each time
+    verify(with_nonce, secrets=["s3cret"], method="GET", path=PATH, require_nonce=True)
+    swapped = {**with_nonce, HEADER_NONCE: new_nonce()}
+    with pytest.raises(AuthError, match="bad signature"):
+        verify(swapped, secrets=["s3cret"], method="GET", path=PATH)
+    dropped = {k: v for k, v in with_nonce.items() if k != HEADER_NONCE}
+    with pytest.raises(AuthError, match="bad signature"):  # the nonce was part of the signature
+        verify(dropped, secrets=["s3cret"], method="GET", path=PATH)
+    without = signed_headers(
+        "s3cret",
+        method="GET",
+        path=PATH,
+        user_id="u1",
+        email="u1@example.com",
+        role="user",
+        with_nonce=False,
+    )
+    assert HEADER_NONCE not in without
+    verify(without, secrets=["s3cret"], method="GET", path=PATH)  # compatible five-header form
+    with pytest.raises(AuthError, match=f"missing header {HEADER_NONCE}"):
+        verify(without, secrets=["s3cret"], method="GET", path=PATH, require_nonce=True)
+    for bad in ("short", "x" * 129, "has space in it!!", "ü" * 20):
+        with pytest.raises(AuthError, match=HEADER_NONCE):
+            verify({**with_nonce, HEADER_NONCE: bad}, secrets=["s3cret"], method="GET", path=PATH)

@@ -12,12 +12,14 @@ from sqlalchemy import Table, func, select
 from sds_common.auth import (
     DEFAULT_MAX_SKEW_S,
     HEADER_EMAIL,
+    HEADER_NONCE,
     HEADER_ROLE,
     HEADER_SIGNATURE,
     HEADER_TIMESTAMP,
     HEADER_USER_ID,
     REQUIRED_HEADERS,
     Identity,
+    new_nonce,
     signed_headers,
 )
 from sds_common.runtime.service import Service
@@ -36,9 +38,16 @@ Case = Callable[[str], Headers]
 
 
 def _signed(
-    target: str, *, method: str = "POST", secret: str = SECRETS[0], now: float | None = None
+    target: str,
+    *,
+    method: str = "POST",
+    secret: str = SECRETS[0],
+    now: float | None = None,
+    with_nonce: bool = True,
 ) -> Headers:
-    return signed_headers(secret, method=method, path=target, now=now, **USER)
+    return signed_headers(
+        secret, method=method, path=target, now=now, with_nonce=with_nonce, **USER
+    )
 
 
 def _without(name: str) -> Case:
@@ -75,6 +84,12 @@ REFUSED: dict[str, Case] = {
     "signed for another method": lambda t: _signed(t, method="GET"),
     "signature truncated": _truncated,
     "legacy plain shared-secret header": _legacy,
+    "no nonce while replay protection is on": lambda t: _signed(t, with_nonce=False),
+    "nonce replaced after signing": _with(HEADER_NONCE, new_nonce()),
+    "nonce removed after signing": lambda t: {
+        k: v for k, v in _signed(t).items() if k != HEADER_NONCE
+    },
+    "nonce that is not URL-safe": _with(HEADER_NONCE, "not a nonce at all"),
 }
 
 
@@ -153,3 +168,72 @@ async def test_skew_edges_are_inclusive_of_300_s(tmp_path: Path) -> None:
             response = await gw.client.post(SPY, headers=_signed(SPY, now=time.time() + offset))
             assert response.status_code == 200, (offset, response.text)
         assert len(calls) == 2
+
+
+async def test_a_replayed_request_is_401_and_runs_no_handler(tmp_path: Path) -> None:
+    calls: list[Identity] = []
+    async with running_gateway(tmp_path, extend=_spy(calls)) as gw:
+        headers = _signed(SPY)
+        first = await gw.client.post(SPY, headers=headers)
+        assert first.status_code == 200, first.text
+        replayed = await gw.client.post(SPY, headers=headers)
+        assert replayed.status_code == 401, replayed.text
+        assert "replayed" in replayed.json()["detail"]
+        assert len(calls) == 1
+        create = _signed(PROJECTS)
+        created = await gw.client.post(PROJECTS, json={"name": "once"}, headers=create)
+        assert created.status_code == 201, created.text
+        again = await gw.client.post(PROJECTS, json={"name": "twice"}, headers=create)
+        assert again.status_code == 401, again.text
+        assert await _count(gw, projects) == 1
+        # A fresh signature (new nonce) for the same request is fine.
+        fresh = await gw.client.post(SPY, headers=_signed(SPY))
+        assert fresh.status_code == 200, fresh.text
+
+
+async def test_without_replay_protection_the_five_header_form_is_accepted(
+    tmp_path: Path,
+) -> None:
+    """Compatible mode (SDS_AUTH_REPLAY_PROTECTION=false): only the 300 s window limits reuse."""
+    calls: list[Identity] = []
+    async with running_gateway(tmp_path, extend=_spy(calls), auth_replay_protection=False) as gw:
+        headers = _signed(SPY, with_nonce=False)
+        for _ in range(2):
+            response = await gw.client.post(SPY, headers=headers)
+            assert response.status_code == 200, response.text
+        tampered = await gw.client.post(SPY, headers={**_signed(SPY), HEADER_NONCE: new_nonce()})
+        assert tampered.status_code == 401  # a nonce that is sent is still signed
+        assert len(calls) == 2
+
+
+async def test_refusals_are_recorded_without_any_header_value(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running_gateway(tmp_path, auth_failure_events_per_window=3) as gw:
+        forged = {**_signed(PROJECTS), HEADER_USER_ID: "mallory-the-forger"}
+        secrets_seen = [forged[HEADER_SIGNATURE], forged[HEADER_NONCE], "mallory-the-forger"]
+        with caplog.at_level("INFO"):
+            for _ in range(5):
+                response = await gw.client.post(PROJECTS, json={"name": "x"}, headers=forged)
+                assert response.status_code == 401
+            token = "sds_0123456789ab_" + "A" * 43
+            keyed = await gw.client.get(PROJECTS, headers={"Authorization": f"Bearer {token}"})
+            assert keyed.status_code == 401
+        topic = gw.settings.topic("access")
+
+        async def recorded() -> bool:
+            return len(gw.emitted(topic, "AuthenticationFailed")) == 3
+
+        await gw.until(recorded)
+        events = gw.emitted(topic, "AuthenticationFailed")
+        assert {e.payload["reason"] for e in events} == {"proxy: bad signature"}
+        assert {(e.payload["method"], e.payload["path"]) for e in events} == {("POST", PROJECTS)}
+        assert all(e.payload["user_id"] == "anonymous" for e in events)
+        messages = [r.getMessage() for r in caplog.records]
+        assert sum("request refused" in m for m in messages) == 6  # each one is logged
+        everything = " ".join(messages) + " ".join(e.to_bytes().decode() for e in events)
+        for value in [*secrets_seen, token, *SECRETS]:
+            assert value not in everything
+        metrics = (await gw.client.get("/metrics")).text
+        assert 'gateway_auth_failures_total{recorded="false",scheme="proxy"} 2.0' in metrics
+        assert 'gateway_auth_failures_total{recorded="false",scheme="api_key"} 1.0' in metrics

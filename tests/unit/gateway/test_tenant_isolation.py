@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sds_common.events import EvaluationCompleted, ModelTrained, SyntheticDataGenerated
-from tests.unit.gateway.harness import ALICE, BOB, Harness, running_gateway
+from tests.unit.gateway.harness import ALICE, BOB, CAROL, Harness, running_gateway
 
 #: What each id-named parameter (path, query or body field) refers to; ``job_id`` may be any of
 #: the resources that run as jobs.
@@ -34,8 +34,15 @@ RESOURCES_BY_PARAM: dict[str, tuple[str, ...]] = {
     "synthetic_dataset_id": ("synthetic",),
     "evaluation_id": ("evaluation",),
     "job_id": ("generator", "synthetic", "evaluation", "dataset"),
+    "webhook_id": ("webhook",),
+    "delivery_id": ("delivery",),
+    "key_id": ("api_key",),
+    "user_id": ("member",),
 }
 CALL_TIMEOUT_S = 10.0
+#: Alice's webhook targets a closed loopback port (allowed here), so its attempts fail at once.
+WEBHOOK_TARGET = "http://127.0.0.1:9/alice"
+SETTINGS: dict[str, Any] = {"webhook_allowed_targets": "127.0.0.1"}
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,17 @@ class Tenant:
 
 async def _alice_owns_everything(gw: Harness) -> Tenant:
     project_id = await gw.create_project("alice's")
+    await gw.add_member(project_id, CAROL)
+    key_id, _token = await gw.api_key(project_id, access="write")
+    webhook = await gw.call(
+        "POST",
+        "/api/v1/webhooks",
+        json={"project_id": project_id, "url": WEBHOOK_TARGET, "event_types": ["ModelTrained"]},
+    )
+    assert webhook.status_code == 201, webhook.text
+    webhook_id = webhook.json()["id"]
+    tested = await gw.call("POST", f"/api/v1/webhooks/{webhook_id}/test")
+    assert tested.status_code == 202, tested.text
     dataset_id = await gw.ready_dataset(project_id)
     await gw.storage.put_bytes(f"datasets/{dataset_id}/profile.json", b'{"n_rows": 100}')
     created = await gw.call(
@@ -186,11 +204,17 @@ async def _alice_owns_everything(gw: Harness) -> Tenant:
             "generator": generator_id,
             "synthetic": synthetic_id,
             "evaluation": evaluation_id,
+            "member": CAROL[0],
+            "api_key": key_id,
+            "webhook": webhook_id,
+            "delivery": tested.json()["id"],
         }
     )
 
 
-async def _send(gw: Harness, probe: Probe, tenant: Tenant, user: Any) -> httpx.Response:
+async def _send(
+    gw: Harness, probe: Probe, tenant: Tenant, user: Any, *, api_key: str | None = None
+) -> httpx.Response:
     path = probe.template
     for name, resource in probe.path.items():
         path = path.replace(f"{{{name}}}", tenant.ids[resource])
@@ -203,7 +227,7 @@ async def _send(gw: Harness, probe: Probe, tenant: Tenant, user: Any) -> httpx.R
     elif probe.json_base is not None:
         kwargs["json"] = {**probe.json_base, **fields}
     return await asyncio.wait_for(
-        gw.call(probe.method, path, user=user, **kwargs), timeout=CALL_TIMEOUT_S
+        gw.call(probe.method, path, user=user, api_key=api_key, **kwargs), timeout=CALL_TIMEOUT_S
     )
 
 
@@ -219,7 +243,7 @@ def _leaks(response: httpx.Response, tenant: Tenant) -> list[str]:
 
 
 async def test_every_route_hides_alices_resources_from_bob(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as gw:
+    async with running_gateway(tmp_path, **SETTINGS) as gw:
         alice = await _alice_owns_everything(gw)
         nobody = alice.fresh()
         walk = probes(gw.app.openapi())
@@ -275,6 +299,50 @@ async def _alice_still_has_everything(gw: Harness, alice: Tenant) -> None:
         )
     ).json()
     assert [e["id"] for e in evaluations["items"]] == [alice.ids["evaluation"]]
+    webhook = (await gw.call("GET", f"/api/v1/webhooks/{alice.ids['webhook']}")).json()
+    assert (webhook["url"], webhook["enabled"]) == (WEBHOOK_TARGET, True)
     bobs = (await gw.call("GET", "/api/v1/projects", user=BOB)).json()
     assert bobs["items"] == []
     assert json.dumps(bobs).count(alice.ids["project"]) == 0
+    members = (await gw.call("GET", f"/api/v1/projects/{alice.ids['project']}/members")).json()
+    assert {(m["user_id"], m["role"]) for m in members} == {("alice", "owner"), ("carol", "viewer")}
+    keys = (await gw.call("GET", "/api/v1/api-keys")).json()["items"]
+    assert [(k["id"], k["revoked_at"]) for k in keys if k["id"] == alice.ids["api_key"]] == [
+        (alice.ids["api_key"], None)
+    ]
+
+
+async def test_an_api_key_reaches_nothing_outside_its_project(tmp_path: Path) -> None:
+    """The same walk with Alice's own write key, scoped to another of her projects.
+
+    Alice is the owner of everything probed, so only the key's scope stands between it and her
+    resources: each must be exactly as unknown to it as to Bob. Routes no key may use (its own
+    key management, the account) refuse it with 403 whatever the id.
+    """
+    async with running_gateway(tmp_path, **SETTINGS) as gw:
+        alice = await _alice_owns_everything(gw)
+        elsewhere = await gw.create_project("alice's other")
+        _key_id, token = await gw.api_key(elsewhere, access="write")
+        nobody = alice.fresh()
+        problems: list[str] = []
+        refused_outright = 0
+        for probe in probes(gw.app.openapi()):
+            keyed = await _send(gw, probe, alice, ALICE, api_key=token)
+            unknown = await _send(gw, probe, nobody, ALICE, api_key=token)
+            status = keyed.status_code
+            not_for_keys = status == 403 and keyed.json().get("code") == "api_key_not_allowed"
+            refused_outright += not_for_keys
+            if status >= 500 or (status == 403 and not not_for_keys):
+                problems.append(f"{probe.label()}: {status} {keyed.text[:200]}")
+            elif (probe.path or probe.body) and status != 404 and not not_for_keys:
+                problems.append(f"{probe.label()}: {status} instead of 404")
+            if status < 300 and _leaks(keyed, alice):
+                problems.append(f"{probe.label()}: answered {_leaks(keyed, alice)}")
+            if probe.names_a_resource and _normalised(keyed, alice) != _normalised(unknown, nobody):
+                problems.append(f"{probe.label()}: the key tells Alice's id from an unknown one")
+        assert not problems, "\n".join(problems)
+        assert refused_outright >= 1  # DELETE /api-keys/{key_id}: no key manages keys
+        listed = (await gw.call("GET", "/api/v1/projects", api_key=token)).json()["items"]
+        assert [p["id"] for p in listed] == [elsewhere]
+        assert listed[0]["role"] == "editor"  # Alice owns it; a write key never manages
+        await _alice_still_has_everything(gw, alice)

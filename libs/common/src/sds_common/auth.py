@@ -5,6 +5,11 @@ The frontend (BetterAuth behind a Next.js proxy), the bundled CLI and tests send
 ``X-Proxy-Signature`` = lowercase hex HMAC-SHA256(secret, canonical string). The canonical string
 binds the identity to one method, one path and one moment, so a leaked header set is only good for
 that request within the allowed clock skew. Two secrets may be active while one is rotated.
+
+An optional sixth header, ``X-Proxy-Nonce``, makes each signature single-use: when present it is
+appended to the canonical string (so it cannot be swapped), and a verifier with a nonce store
+(the gateway) refuses a nonce it has seen within the window. A verifier that requires nonces
+refuses a request without one; ``signed_headers`` always sends a fresh one.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import contextlib
 import hashlib
 import hmac
 import os
+import re
 import secrets as _secrets
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +31,7 @@ HEADER_EMAIL: Final = "X-User-Email"
 HEADER_ROLE: Final = "X-User-Role"
 HEADER_TIMESTAMP: Final = "X-Proxy-Timestamp"
 HEADER_SIGNATURE: Final = "X-Proxy-Signature"
+HEADER_NONCE: Final = "X-Proxy-Nonce"
 REQUIRED_HEADERS: Final = (
     HEADER_USER_ID,
     HEADER_EMAIL,
@@ -39,6 +46,8 @@ EMBEDDED_SECRET_PATH: Final = Path("secrets") / "proxy-secret"
 Role = Literal["admin", "user"]
 _MAX_USER_ID: Final = 200
 _MAX_EMAIL: Final = 320
+#: A nonce is 16 to 128 characters of the URL-safe base64 alphabet (a UUID's hex fits too).
+_NONCE = re.compile(r"[A-Za-z0-9_-]{16,128}")
 
 
 class AuthError(Exception):
@@ -70,11 +79,19 @@ class Identity:
 
 
 def canonical_string(  # noqa: PLR0917 — positional: the order IS the canonical form
-    timestamp: str | int, method: str, path: str, user_id: str, email: str, role: str
+    timestamp: str | int,
+    method: str,
+    path: str,
+    user_id: str,
+    email: str,
+    role: str,
+    *,
+    nonce: str | None = None,
 ) -> str:
     """Return the string a proxy signs, one field per line.
 
-    The form is ``"{timestamp}\\n{METHOD}\\n{path}\\n{user_id}\\n{email}\\n{role}"``.
+    The form is ``"{timestamp}\\n{METHOD}\\n{path}\\n{user_id}\\n{email}\\n{role}"``, followed by
+    ``"\\n{nonce}"`` when the request carries ``X-Proxy-Nonce``.
 
     Args:
         timestamp: unix seconds, as sent in ``X-Proxy-Timestamp``.
@@ -83,11 +100,13 @@ def canonical_string(  # noqa: PLR0917 — positional: the order IS the canonica
         user_id: value of ``X-User-Id``.
         email: value of ``X-User-Email``.
         role: value of ``X-User-Role``.
+        nonce: value of ``X-Proxy-Nonce``, if the request carries one.
 
     Returns:
         The canonical string.
     """
-    return f"{timestamp}\n{method.upper()}\n{path}\n{user_id}\n{email}\n{role}"
+    base = f"{timestamp}\n{method.upper()}\n{path}\n{user_id}\n{email}\n{role}"
+    return base if nonce is None else f"{base}\n{nonce}"
 
 
 def sign(
@@ -99,10 +118,16 @@ def sign(
     user_id: str,
     email: str,
     role: str,
+    nonce: str | None = None,
 ) -> str:
     """Return the lowercase hex HMAC-SHA256 of the canonical string under ``secret``."""
-    message = canonical_string(timestamp, method, path, user_id, email, role)
+    message = canonical_string(timestamp, method, path, user_id, email, role, nonce=nonce)
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
+
+
+def new_nonce() -> str:
+    """A fresh random nonce (128 bits, URL-safe base64)."""
+    return _secrets.token_urlsafe(16)
 
 
 def signed_headers(
@@ -114,8 +139,10 @@ def signed_headers(
     email: str,
     role: str,
     now: float | None = None,
+    nonce: str | None = None,
+    with_nonce: bool = True,
 ) -> dict[str, str]:
-    """Return the five identity headers for one request (CLI, tests, server-side callers).
+    """Return the identity headers for one request (CLI, tests, server-side callers).
 
     Args:
         secret: the shared proxy secret.
@@ -125,11 +152,15 @@ def signed_headers(
         email: their email.
         role: ``admin`` or ``user``.
         now: unix time to sign at (default: the current time).
+        nonce: the nonce to send (default: a fresh random one).
+        with_nonce: ``False`` signs the five-header form without a nonce (a verifier that
+            requires nonces refuses it).
 
     Returns:
-        Header name → value.
+        Header name → value: the five identity headers, plus ``X-Proxy-Nonce``.
     """
     timestamp = str(int(time.time() if now is None else now))
+    used_nonce = (nonce or new_nonce()) if with_nonce else None
     signature = sign(
         secret,
         timestamp=timestamp,
@@ -138,14 +169,18 @@ def signed_headers(
         user_id=user_id,
         email=email,
         role=role,
+        nonce=used_nonce,
     )
-    return {
+    headers = {
         HEADER_USER_ID: user_id,
         HEADER_EMAIL: email,
         HEADER_ROLE: role,
         HEADER_TIMESTAMP: timestamp,
         HEADER_SIGNATURE: signature,
     }
+    if used_nonce is not None:
+        headers[HEADER_NONCE] = used_nonce
+    return headers
 
 
 def verify(
@@ -156,11 +191,14 @@ def verify(
     path: str,
     now: float | None = None,
     max_skew_s: int = DEFAULT_MAX_SKEW_S,
+    require_nonce: bool = False,
 ) -> Identity:
     """Check a request's identity headers and return who it acts as.
 
     The signature is compared in constant time against every active secret (all of them, so the
-    time taken does not tell which one matched).
+    time taken does not tell which one matched). A request carrying ``X-Proxy-Nonce`` is verified
+    with the nonce in the canonical string; whether that nonce was seen before is the caller's
+    check (``request_nonce`` returns it once ``verify`` accepted the request).
 
     Args:
         headers: the request headers (names compared case-insensitively).
@@ -169,6 +207,7 @@ def verify(
         path: the request path without query string.
         now: unix time to check against (default: the current time).
         max_skew_s: how far the timestamp may lie in the past or the future.
+        require_nonce: refuse a request without ``X-Proxy-Nonce`` (replay protection is on).
 
     Returns:
         The verified identity.
@@ -189,6 +228,9 @@ def verify(
         if any(ord(char) < 0x20 or char == "\x7f" for char in value):
             raise AuthError(f"header {name} contains a control character")
         values[name] = value
+    nonce = request_nonce(lowered)
+    if nonce is None and require_nonce:
+        raise AuthError(f"missing header {HEADER_NONCE}")
     timestamp = values[HEADER_TIMESTAMP]
     if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
         raise AuthError(f"header {HEADER_TIMESTAMP} is not unix seconds")
@@ -208,6 +250,7 @@ def verify(
             user_id=user_id,
             email=email,
             role=role,
+            nonce=nonce,
         )
         for secret in active
     ]
@@ -222,6 +265,23 @@ def verify(
     if len(user_id) > _MAX_USER_ID or len(email) > _MAX_EMAIL:
         raise AuthError("user id or email is too long")
     return Identity(user_id=user_id, email=email, role="admin" if role == "admin" else "user")
+
+
+def request_nonce(headers: Mapping[str, str]) -> str | None:
+    """The request's ``X-Proxy-Nonce``, or None when it sends none.
+
+    Args:
+        headers: the request headers (names compared case-insensitively).
+
+    Raises:
+        AuthError: the header is present but not 16 to 128 URL-safe characters.
+    """
+    value = next((v for k, v in headers.items() if k.lower() == HEADER_NONCE.lower()), None)
+    if value is None:
+        return None
+    if _NONCE.fullmatch(value) is None:
+        raise AuthError(f"header {HEADER_NONCE} is not 16 to 128 URL-safe characters")
+    return value
 
 
 def load_or_create_embedded_secret(data_dir: Path) -> str:
@@ -259,6 +319,7 @@ def load_or_create_embedded_secret(data_dir: Path) -> str:
 __all__ = [
     "DEFAULT_MAX_SKEW_S",
     "HEADER_EMAIL",
+    "HEADER_NONCE",
     "HEADER_ROLE",
     "HEADER_SIGNATURE",
     "HEADER_TIMESTAMP",
@@ -270,6 +331,8 @@ __all__ = [
     "Role",
     "canonical_string",
     "load_or_create_embedded_secret",
+    "new_nonce",
+    "request_nonce",
     "sign",
     "signed_headers",
     "verify",

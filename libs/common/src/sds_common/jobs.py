@@ -52,12 +52,16 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 
-def add_job_table(metadata: MetaData) -> Table:
-    """Add the ``jobs`` table to a service's metadata (once) and return it."""
-    if "jobs" in metadata.tables:
-        return metadata.tables["jobs"]
+def add_job_table(metadata: MetaData, *, name: str = "jobs") -> Table:
+    """Add the job table to a service's metadata (once) and return it.
+
+    ``name`` lets a service whose own tables already use ``jobs`` (the gateway's read model of
+    user-visible jobs) keep its durable background jobs apart.
+    """
+    if name in metadata.tables:
+        return metadata.tables[name]
     return Table(
-        "jobs",
+        name,
         metadata,
         Column("id", String(64), primary_key=True),
         Column("kind", String(64), nullable=False),

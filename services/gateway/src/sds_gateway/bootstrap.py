@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,29 +12,68 @@ from fastapi import APIRouter, FastAPI
 
 from sds_common.bus import Subscription
 from sds_common.db import Database
+from sds_common.jobs import JobKind
 from sds_common.runtime.service import Service, ServiceSpec
 from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
 from sds_gateway import handlers
+from sds_gateway.adapters.access_guard import AccessGuard, build_access_guard
 from sds_gateway.adapters.notifier import JobNotifier
 from sds_gateway.adapters.orm import metadata
+from sds_gateway.adapters.progress import InProcessJobEvents, JobEventBus, RedisJobEvents
+from sds_gateway.adapters.webhook_tables import BACKGROUND_JOBS
+from sds_gateway.adapters.webhooks import WebhookParts, build_webhook_parts
 from sds_gateway.config import gateway_settings, resolve_auth_secrets
 from sds_gateway.entrypoints.api import build_routers
+from sds_gateway.entrypoints.body_limit import BodyLimitMiddleware
 from sds_gateway.entrypoints.deps import Gateway
-from sds_gateway.entrypoints.http_security import configure_http_security
+from sds_gateway.entrypoints.http_security import API_PREFIX, configure_http_security
 from sds_gateway.entrypoints.problems import install_problem_handler
+from sds_gateway.handlers.webhook_delivery import JOB_KIND, WebhookDeliverer
 
 # One notifier per assembled service, shared by its routes (readers) and handlers (writers).
 # Keyed by the service's Database: the spec's builders only receive the Service.
 _NOTIFIERS: weakref.WeakKeyDictionary[Database, JobNotifier] = weakref.WeakKeyDictionary()
+_ACCESS_GUARD = "gateway.access_guard"
+
+
+_WEBHOOKS = "gateway.webhooks"
+#: The Redis channel of live job events (``SDS_TOPIC_PREFIX`` applies).
+JOB_EVENTS_CHANNEL = "gateway.job-events"
+
+
+def _job_event_bus(settings: Settings) -> JobEventBus:
+    """Redis pub/sub when ``SDS_REDIS_URL`` is set (any replica serves any job), else in-process."""
+    if settings.redis_url:
+        return RedisJobEvents(url=settings.redis_url, channel=settings.topic(JOB_EVENTS_CHANNEL))
+    return InProcessJobEvents()
 
 
 def notifier_of(service: Service) -> JobNotifier:
     """The job notifier of an assembled gateway service."""
     notifier = _NOTIFIERS.get(service.database)
     if notifier is None:
-        notifier = _NOTIFIERS[service.database] = JobNotifier()
+        notifier = _NOTIFIERS[service.database] = JobNotifier(_job_event_bus(service.settings))
     return notifier
+
+
+def webhooks_of(service: Service) -> WebhookParts:
+    """The webhook parts of an assembled gateway service (injected, or built from settings)."""
+    parts = service.extras.get(_WEBHOOKS)
+    if not isinstance(parts, WebhookParts):
+        parts = service.extras[_WEBHOOKS] = build_webhook_parts(gateway_settings(service.settings))
+    return parts
+
+
+def access_guard_of(service: Service) -> AccessGuard:
+    """The access guard (nonces, rate limits) of an assembled gateway service, built once."""
+    guard = service.extras.get(_ACCESS_GUARD)
+    if not isinstance(guard, AccessGuard):
+        guard = build_access_guard(
+            gateway_settings(service.settings), registry=service.metrics.registry
+        )
+        service.extras[_ACCESS_GUARD] = guard
+    return guard
 
 
 def gateway_of(service: Service) -> Gateway:
@@ -49,6 +89,8 @@ def gateway_of(service: Service) -> Gateway:
         settings=settings,
         secrets=resolve_auth_secrets(settings),
         notifier=notifier_of(service),
+        webhooks=webhooks_of(service),
+        guard=access_guard_of(service),
     )
 
 
@@ -58,11 +100,34 @@ def _routers(service: Service) -> Sequence[APIRouter]:
 
 def _configure_app(app: FastAPI, service: Service) -> None:
     install_problem_handler(app)
-    configure_http_security(app, gateway_settings(service.settings))
+    settings = gateway_settings(service.settings)
+    # Added before the security headers, so its 413 answers get them too.
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_request_bytes,
+        exempt=[("POST", f"{API_PREFIX}/datasets")],
+    )
+    configure_http_security(app, settings)
+
+
+@asynccontextmanager
+async def _lifespan(service: Service) -> AsyncIterator[None]:
+    notifier = notifier_of(service)
+    await notifier.start()
+    try:
+        yield
+    finally:
+        await notifier.stop()
+        await access_guard_of(service).close()
 
 
 def _subscriptions(service: Service) -> Sequence[Subscription]:
-    return handlers.subscriptions(notifier=notifier_of(service))
+    return handlers.subscriptions(notifier=notifier_of(service), webhooks=webhooks_of(service))
+
+
+def _jobs(service: Service) -> Mapping[str, JobKind]:
+    deliverer = WebhookDeliverer(database=service.database, parts=webhooks_of(service))
+    return {JOB_KIND: deliverer.job_kind()}
 
 
 SPEC = ServiceSpec(
@@ -72,9 +137,22 @@ SPEC = ServiceSpec(
     subscriptions=_subscriptions,
     routers=_routers,
     configure_app=_configure_app,
+    lifespan=_lifespan,
+    jobs=_jobs,
+    job_concurrency=4,  # webhook deliveries: mostly waiting on receivers
+    job_table=BACKGROUND_JOBS,
 )
 
 
-def bootstrap(settings: Settings, **adapters: Any) -> Service:
-    """Build the gateway service; ``adapters`` go to ``sds_common.runtime.service.bootstrap``."""
-    return assemble(SPEC, gateway_settings(settings), **adapters)
+def bootstrap(
+    settings: Settings, *, webhooks: WebhookParts | None = None, **adapters: Any
+) -> Service:
+    """Build the gateway service; ``adapters`` go to ``sds_common.runtime.service.bootstrap``.
+
+    ``webhooks`` replaces the webhook parts built from the settings (tests pass a fake sender,
+    resolver or clock this way).
+    """
+    service = assemble(SPEC, gateway_settings(settings), **adapters)
+    if webhooks is not None:
+        service.extras[_WEBHOOKS] = webhooks
+    return service

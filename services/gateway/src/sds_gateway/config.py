@@ -11,8 +11,11 @@ from sds_common.auth import (
     resolve_proxy_secrets,
 )
 from sds_common.settings import Runtime, Settings
+from sds_gateway.domain.webhook_targets import AllowList
+from sds_gateway.domain.webhooks import STANDARD_SCHEDULE_S
 
 DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
 class GatewaySettings(Settings):
@@ -34,6 +37,34 @@ class GatewaySettings(Settings):
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="browser origins allowed to call the API, comma-separated"
     )
+    # Access control (see sds_gateway.entrypoints.identity and docs/access-control.md).
+    max_request_bytes: int = Field(
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        ge=1,
+        description="largest accepted request body outside uploads, in bytes",
+    )
+    auth_replay_protection: bool = Field(
+        default=True,
+        description=(
+            "require X-Proxy-Nonce on signed requests and refuse a nonce seen within the "
+            "window (in Redis when SDS_REDIS_URL is set, else in-process)"
+        ),
+    )
+    rate_limit_window_s: int = Field(
+        default=60, ge=1, description="length of one rate-limit window, in seconds"
+    )
+    rate_limit_per_user: int = Field(
+        default=1200, ge=0, description="requests one user may send per window (0: no limit)"
+    )
+    rate_limit_per_api_key: int = Field(
+        default=600, ge=0, description="requests one API key may send per window (0: no limit)"
+    )
+    auth_failure_events_per_window: int = Field(
+        default=60,
+        ge=0,
+        description="AuthenticationFailed events recorded per window; further failures are "
+        "only counted",
+    )
     sse_heartbeat_s: float = Field(
         default=15.0, gt=0, description="seconds between SSE keep-alive comments"
     )
@@ -48,12 +79,85 @@ class GatewaySettings(Settings):
     trainer_epsilon_budget: float = Field(
         default=5.0, gt=0.0, description="total ε each dataset may spend over all trainings"
     )
+    # Webhooks (see sds_gateway.domain.webhooks and the README's "Webhooks" section).
+    webhook_secret_key: SecretStr = Field(
+        default=SecretStr(""),
+        description=(
+            "key that encrypts webhook signing secrets at rest (16+ characters); generated "
+            "under SDS_DATA_DIR/secrets when embedded; without it a distributed gateway refuses "
+            "to create webhooks"
+        ),
+    )
+    webhook_allowed_targets: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description=(
+            "host names, addresses and CIDR blocks webhooks may reach although they are not "
+            "public (loopback, private), comma-separated"
+        ),
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=60, description="seconds one webhook delivery attempt may take"
+    )
+    webhook_retry_schedule_s: Annotated[tuple[float, ...], NoDecode] = Field(
+        default=STANDARD_SCHEDULE_S,
+        min_length=1,
+        description="delay before each delivery attempt in seconds, comma-separated (+10 % jitter)",
+    )
+    webhook_disable_after_failures: int = Field(
+        default=20, ge=1, description="failed deliveries in a row that disable a webhook"
+    )
+    webhook_disable_after_s: float = Field(
+        default=5 * 24 * 3600.0,
+        gt=0,
+        description="seconds of nothing but failed attempts after which a webhook is disabled",
+    )
+    # Reverse proxy of the distributed gateway (see sds_gateway.entrypoints.proxy).
+    upstream_audit_url: str | None = Field(
+        default=None,
+        description="distributed: base URL of the audit service, for /api/v1/audit/*",
+    )
+    upstream_llm_url: str | None = Field(
+        default=None, description="distributed: base URL of the llm service, for its routes"
+    )
+    upstream_timeout_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="seconds a proxied service may take to answer or to send the next chunk",
+    )
 
-    @field_validator("auth_secrets", "cors_origins", mode="before")
+    @field_validator("upstream_audit_url", "upstream_llm_url")
+    @classmethod
+    def _http_base_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError(f"{value!r} is not an http(s) base URL such as http://llm:8004")
+        return value.rstrip("/")
+
+    @field_validator(
+        "auth_secrets",
+        "cors_origins",
+        "webhook_allowed_targets",
+        "webhook_retry_schedule_s",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("webhook_retry_schedule_s")
+    @classmethod
+    def _non_negative_delays(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(delay < 0 for delay in value):
+            raise ValueError("webhook retry delays cannot be negative")
+        return value
+
+    @field_validator("webhook_allowed_targets")
+    @classmethod
+    def _readable_allow_list(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        AllowList.parse(value)  # raises ValueError naming the entry it cannot read
         return value
 
     @model_validator(mode="after")

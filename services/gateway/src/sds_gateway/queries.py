@@ -19,7 +19,7 @@ from sds_gateway.adapters.orm import (
     projects,
 )
 from sds_gateway.adapters.records import member_role, utc
-from sds_gateway.domain.access import Need, authorise
+from sds_gateway.domain.access import Need, authorise, capped_role, scope_of
 from sds_gateway.domain.errors import NotFound
 from sds_gateway.domain.methods import is_dp
 from sds_gateway.domain.status import DatasetStatus
@@ -43,7 +43,7 @@ from sds_gateway.views import (
 async def list_projects(
     session: AsyncSession, user: Identity, *, limit: int, cursor: str | None
 ) -> Page[Project]:
-    """The live projects the user is a member of."""
+    """The live projects the user is a member of (an API key: its own project)."""
     query = (
         select(projects, project_members.c.role)
         .join(
@@ -55,8 +55,16 @@ async def list_projects(
         )
         .where(projects.c.deleted_at.is_(None))
     )
+    scope = scope_of(user)
+    if scope is not None:
+        query = query.where(projects.c.id == scope.project_id)
     rows, next_cursor = await page_of(session, query, projects, limit=limit, cursor=cursor)
-    return Page(items=[project_view(row, row["role"]) for row in rows], next_cursor=next_cursor)
+    # Within a key's project the capped role is never None (the query kept only that project).
+    items = [
+        project_view(row, capped_role(row["role"], project_id=row["id"], scope=scope) or "viewer")
+        for row in rows
+    ]
+    return Page(items=items, next_cursor=next_cursor)
 
 
 async def get_project(session: AsyncSession, user: Identity, *, project_id: str) -> Project:

@@ -17,7 +17,7 @@ from sds_common.auth import Identity
 from sds_common.ids import evaluation_id_for
 from sds_gateway.adapters.orm import jobs, project_members, projects
 from sds_gateway.adapters.records import as_utc, member_role, utc
-from sds_gateway.domain.access import Need, ProjectRole, authorise
+from sds_gateway.domain.access import Need, ProjectRole, authorise, scope_of
 from sds_gateway.domain.errors import NotFound
 from sds_gateway.domain.pagination import Cursor
 from sds_gateway.schemas.common import ErrorInfo, Job, JobLink, Page, job_link
@@ -69,8 +69,11 @@ def _job_columns() -> list[Any]:
 
 
 def visible_select(table: Table, user: Identity) -> Select[Any]:
-    """Rows of ``table`` in the live projects the user is a member of, with their job."""
-    return (
+    """Rows of ``table`` in the live projects the user is a member of, with their job.
+
+    An API key sees only its own project.
+    """
+    query = (
         select(table, *_job_columns())
         .outerjoin(jobs, jobs.c.id == table.c.id)
         .join(
@@ -82,6 +85,8 @@ def visible_select(table: Table, user: Identity) -> Select[Any]:
         )
         .join(projects, and_(projects.c.id == table.c.project_id, projects.c.deleted_at.is_(None)))
     )
+    scope = scope_of(user)
+    return query if scope is None else query.where(table.c.project_id == scope.project_id)
 
 
 async def page_of(

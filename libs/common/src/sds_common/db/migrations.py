@@ -130,12 +130,15 @@ def drop_messaging_tables() -> None:
     op.drop_table("outbox")
 
 
-def create_job_table() -> None:
-    """Migration step for services with durable background jobs (``sds_common.jobs``)."""
+def create_job_table(name: str = "jobs") -> None:
+    """Migration step for services with durable background jobs (``sds_common.jobs``).
+
+    ``name`` is the table's name (see ``add_job_table``).
+    """
     from alembic import op  # noqa: PLC0415
 
     op.create_table(
-        "jobs",
+        name,
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("kind", sa.String(64), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
@@ -153,4 +156,4 @@ def create_job_table() -> None:
             "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
     )
-    op.create_index("ix_jobs_status", "jobs", ["status"])
+    op.create_index(f"ix_{name}_status", name, ["status"])

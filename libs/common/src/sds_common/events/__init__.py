@@ -1,6 +1,13 @@
 """Event contracts shared by every service: envelope, payload models, catalogue, topics."""
 
-from sds_common.events.access import AuthenticationFailed, SyntheticDataDownloaded
+from sds_common.events.access import (
+    AccountDeleted,
+    ApiKeyCreated,
+    ApiKeyRevoked,
+    AuthenticationFailed,
+    ProjectMembershipChanged,
+    SyntheticDataDownloaded,
+)
 from sds_common.events.base import Envelope, Event
 from sds_common.events.catalog import (
     CATALOGUE,
@@ -45,6 +52,9 @@ from sds_common.events.training import (
 
 __all__ = [
     "CATALOGUE",
+    "AccountDeleted",
+    "ApiKeyCreated",
+    "ApiKeyRevoked",
     "AuthenticationFailed",
     "ColumnSummary",
     "DatasetDeleted",
@@ -66,6 +76,7 @@ __all__ = [
     "PrivacyBudgetReserved",
     "PrivacyBudgetSpent",
     "PrivacySpec",
+    "ProjectMembershipChanged",
     "SyntheticDataDownloaded",
     "SyntheticDataGenerated",
     "TrainingCancelRequested",

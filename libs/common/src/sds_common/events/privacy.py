@@ -40,7 +40,13 @@ class PrivacyBudgetReserved(_PrivacyEvent):
 
 
 class PrivacyBudgetSpent(_PrivacyEvent):
-    """A training finished and the accountant's (epsilon, delta) was charged."""
+    """A training finished and the accountant's (epsilon, delta) was charged.
+
+    ``epsilon`` covers the whole release: ``preprocessing_epsilon`` is what the data-dependent
+    preprocessing would cost alone and ``training_epsilon`` what training added on top. The
+    optional fields after ``steps`` describe the mechanism for the compliance reports; producers
+    before they existed leave them out.
+    """
 
     event_type = "PrivacyBudgetSpent"
     dataset_id: UUID
@@ -53,6 +59,11 @@ class PrivacyBudgetSpent(_PrivacyEvent):
     sample_rate: float | None = None
     steps: int | None = None
     remaining_epsilon: float
+    mechanism: str | None = Field(default=None, max_length=300)
+    training_epsilon: float | None = Field(default=None, ge=0.0)
+    max_grad_norm: float | None = Field(default=None, gt=0.0)
+    epochs: int | None = Field(default=None, ge=0)
+    batch_size: int | None = Field(default=None, ge=1)
 
 
 class PrivacyBudgetReleased(_PrivacyEvent):

@@ -10,7 +10,7 @@ otherwise they are built from settings. Nothing here does I/O until ``start``.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +46,10 @@ class ServiceSpec:
         configure_app: called with the app and the assembled service once its routers are
             mounted (middleware, e.g. the gateway's CORS and security headers); ``None`` when
             the service needs nothing.
+        job_table: the name of the jobs table (``add_job_table(metadata, name=...)``).
+        lifespan: the service's own long-lived resources (a pub/sub connection): entered once
+            the migrations ran, before the consumer and the jobs start; exited after they
+            stopped. ``None`` when the service has none.
     """
 
     name: str
@@ -56,6 +60,8 @@ class ServiceSpec:
     jobs: Callable[[Service], Mapping[str, JobKind]] = lambda _service: {}
     job_concurrency: int = 1
     configure_app: Callable[[FastAPI, Service], None] | None = None
+    job_table: str = "jobs"
+    lifespan: Callable[[Service], AbstractAsyncContextManager[None]] | None = None
 
 
 @dataclass
@@ -74,6 +80,7 @@ class Service:
     messaging: Messaging | None = field(default=None, init=False)
     jobs: JobRunner | None = field(default=None, init=False)
     extras: dict[str, Any] = field(default_factory=dict)
+    _resources: AsyncExitStack | None = field(default=None, init=False, repr=False)
 
     @property
     def name(self) -> str:
@@ -96,6 +103,10 @@ class Service:
         await self.migrate()
         if self.owns_storage:
             await self.storage.start()
+        if self.spec.lifespan is not None:
+            resources = AsyncExitStack()
+            await resources.enter_async_context(self.spec.lifespan(self))
+            self._resources = resources
         self.messaging = Messaging(
             broker=self.broker,
             database=self.database,
@@ -109,7 +120,7 @@ class Service:
         if kinds:
             self.jobs = JobRunner(
                 database=self.database,
-                table=add_job_table(self.spec.metadata),
+                table=add_job_table(self.spec.metadata, name=self.spec.job_table),
                 kinds=kinds,
                 concurrency=self.spec.job_concurrency,
                 lease_s=self.settings.jobs_lease_s,
@@ -124,6 +135,9 @@ class Service:
         if self.messaging is not None:
             await self.messaging.stop()
             self.messaging = None
+        if self._resources is not None:
+            resources, self._resources = self._resources, None
+            await resources.aclose()
         if self.owns_broker:
             await self.broker.stop()
         if self.owns_storage:

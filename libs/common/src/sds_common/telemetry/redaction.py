@@ -33,6 +33,8 @@ _SENSITIVE_SUFFIXES = ("apikey", "secretkey", "privatekey", "accesskey", "setcoo
 _WORD_SPLIT = re.compile(r"[-_.\s]+")
 # scheme://user:password@host -> scheme://user:[redacted]@host (DSNs in driver error messages)
 _URL_CREDENTIALS = re.compile(r"(?P<prefix>[a-zA-Z][a-zA-Z0-9+.-]*://[^\s:/@]*:)[^\s@/]+@")
+# The gateway's API tokens (sds_<public prefix>_<secret>): the prefix stays readable.
+_API_TOKEN = re.compile(r"\b(?P<prefix>sds_[0-9a-f]{12}_)[A-Za-z0-9_-]{16,}")
 _MAX_DEPTH = 8
 
 
@@ -79,14 +81,16 @@ def redact(value: Any, *, _depth: int = 0) -> Any:
 
 
 def scrub_text(text: str) -> str:
-    """Mask the passwords embedded in URLs inside free text (messages, tracebacks).
+    """Mask the passwords embedded in URLs and the API tokens inside free text.
 
     Args:
-        text: Text that may contain ``scheme://user:password@host`` URLs.
+        text: Text that may contain ``scheme://user:password@host`` URLs or ``sds_…`` tokens.
 
     Returns:
-        The text with each URL password replaced by ``[redacted]``.
+        The text with each URL password and each token's secret replaced by ``[redacted]``.
     """
+    if "sds_" in text:
+        text = _API_TOKEN.sub(rf"\g<prefix>{REDACTED}", text)
     if "://" not in text:
         return text
     return _URL_CREDENTIALS.sub(rf"\g<prefix>{REDACTED}@", text)

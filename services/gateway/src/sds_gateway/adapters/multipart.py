@@ -120,23 +120,29 @@ class MultipartReader:
         self._parts += 1
         if self._parts > MAX_PARTS:
             raise Invalid(f"too many form fields (at most {MAX_PARTS})", code="bad_multipart")
-        headers: dict[str, str] = {}
+        # Raw bytes: the parser reads them as latin-1 (one byte, one character), so a UTF-8
+        # field or file name survives it and is decoded below (a str with wider characters
+        # would make it fail).
+        headers: dict[str, bytes] = {}
         while True:
             kind, field, value = await self._next_event()
             if kind == "header":
-                headers[field.decode("latin-1").lower()] = value.decode("utf-8", "replace")
+                headers[field.decode("latin-1").lower()] = value
             elif kind == "headers":
                 break
             elif kind == "eof":
                 raise Invalid("truncated multipart body", code="bad_multipart")
-        _, options = parse_options_header(headers.get("content-disposition", ""))
+        _, options = parse_options_header(headers.get("content-disposition", b""))
         name = options.get(b"name", b"").decode("utf-8", "replace")
         raw_filename = options.get(b"filename")
+        content_type = headers.get("content-type")
         self._in_part = True
         return Part(
             name=name,
             filename=raw_filename.decode("utf-8", "replace") if raw_filename is not None else None,
-            content_type=headers.get("content-type"),
+            content_type=content_type.decode("utf-8", "replace")
+            if content_type is not None
+            else None,
         )
 
     async def data(self) -> AsyncIterator[bytes]:

@@ -1,64 +1,74 @@
-"""In-process wake-ups for progress streams: a committed job event wakes its SSE readers at once.
+"""Publishes job events once their transaction commits, to the streams that follow the jobs.
 
-The job-events table stays the source of truth (streams also poll it); this only cuts latency in
-the process that applied the event. Several gateway replicas need a shared pub/sub (Redis) for the
-same effect, which is a later step: until then other replicas fall back to their poll interval.
+Handlers record a job event in the ``job_events`` table (the source of truth) and hand it here;
+it is published on the job-event bus (in-process or Redis, see ``adapters.progress``) only after
+the commit, and never after a rollback, so a stream never shows an event that did not happen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable
+from collections.abc import AsyncIterator
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-_PENDING = "sds_gateway.notify_jobs"
+from sds_gateway.adapters.progress import InProcessJobEvents, JobEvent, JobEventBus, Listener
+
+_PENDING = "sds_gateway.job_events"
 
 
 class JobNotifier:
-    """Lets stream readers wait for news about one job."""
+    """The gateway's side of the job-event bus: publish after commit, listen for streams.
 
-    def __init__(self) -> None:
-        self._waiters: dict[str, set[asyncio.Event]] = {}
+    Args:
+        bus: where events go (default: this process only).
+    """
 
-    def notify(self, job_ids: Iterable[str]) -> None:
-        """Wake every reader waiting on one of ``job_ids``."""
-        for job_id in job_ids:
-            for waiter in self._waiters.get(job_id, ()):
-                waiter.set()
+    def __init__(self, bus: JobEventBus | None = None) -> None:
+        self.bus: JobEventBus = bus if bus is not None else InProcessJobEvents()
+        self._publishing: set[asyncio.Task[None]] = set()
 
-    async def wait(self, job_id: str, *, timeout_s: float) -> bool:
-        """Wait until ``job_id`` is notified or ``timeout_s`` passes; return whether notified."""
-        waiter = asyncio.Event()
-        self._waiters.setdefault(job_id, set()).add(waiter)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), timeout_s)
-            return waiter.is_set()
-        finally:
-            waiters = self._waiters.get(job_id)
-            if waiters is not None:
-                waiters.discard(waiter)
-                if not waiters:
-                    del self._waiters[job_id]
+    async def start(self) -> None:
+        """Connect the bus."""
+        await self.bus.start()
 
-    def after_commit(self, session: AsyncSession, job_id: str) -> None:
-        """Notify ``job_id`` once ``session``'s transaction commits (never on a rollback)."""
+    async def stop(self) -> None:
+        """Let publications in flight finish, then disconnect the bus."""
+        if self._publishing:
+            await asyncio.gather(*self._publishing, return_exceptions=True)
+        await self.bus.stop()
+
+    @contextlib.asynccontextmanager
+    async def listen(self, job_id: str) -> AsyncIterator[Listener]:
+        """Listen to ``job_id``'s live events until the block exits."""
+        async with self.bus.listen(job_id) as listener:
+            yield listener
+
+    def publish_soon(self, events: list[JobEvent]) -> None:
+        """Publish ``events`` in the background (they are committed already)."""
+        task = asyncio.get_running_loop().create_task(self.bus.publish(events))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+
+    def after_commit(self, session: AsyncSession, job_event: JobEvent) -> None:
+        """Publish ``job_event`` once ``session``'s transaction commits (never on a rollback)."""
         sync_session = session.sync_session
-        pending: set[str] | None = sync_session.info.get(_PENDING)
+        pending: list[JobEvent] | None = sync_session.info.get(_PENDING)
         if pending is None:
-            pending = set()
+            pending = []
             sync_session.info[_PENDING] = pending
 
             def _committed(committed: Session) -> None:
-                self.notify(committed.info.pop(_PENDING, ()))
+                events = committed.info.pop(_PENDING, [])
+                if events:
+                    self.publish_soon(events)
 
             def _rolled_back(rolled_back: Session) -> None:
                 rolled_back.info.pop(_PENDING, None)
 
             event.listen(sync_session, "after_commit", _committed, once=True)
             event.listen(sync_session, "after_soft_rollback", _rolled_back, once=True)
-        pending.add(job_id)
+        pending.append(job_event)

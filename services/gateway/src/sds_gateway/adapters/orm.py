@@ -26,6 +26,8 @@ from sqlalchemy import (
 )
 
 from sds_common.db import add_messaging_tables
+from sds_gateway.adapters.access_tables import add_access_tables
+from sds_gateway.adapters.webhook_tables import add_webhook_tables
 
 metadata = MetaData()
 messaging = add_messaging_tables(metadata)
@@ -241,3 +243,9 @@ privacy_ledger = Table(
     UniqueConstraint("event_id", name="uq_privacy_ledger_event"),
     Index("ix_privacy_ledger_dataset", "dataset_id", "id"),
 )
+
+# Webhook endpoints, deliveries and attempts, and the background jobs that send them.
+webhook_tables = add_webhook_tables(metadata)
+
+# API keys of machine clients (and the users-by-email index).
+api_keys = add_access_tables(metadata)

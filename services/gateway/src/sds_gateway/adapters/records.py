@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_gateway.adapters.notifier import JobNotifier
 from sds_gateway.adapters.orm import job_events, jobs, project_members, projects
+from sds_gateway.adapters.progress import JobEvent
+from sds_gateway.domain.access import KEY_SCOPE, capped_role
 from sds_gateway.domain.status import RUN_RANK, RunStatus, predecessors
 
 
@@ -120,19 +122,25 @@ async def track(
         payload["progress"] = values["progress"]
     if message is not None:
         payload["message"] = message
-    await session.execute(
-        insert(job_events).values(
-            job_id=job_id, type=event_type, data=payload, created_at=values["updated_at"]
-        )
+    seq = await session.scalar(
+        insert(job_events)
+        .values(job_id=job_id, type=event_type, data=payload, created_at=values["updated_at"])
+        .returning(job_events.c.seq)
     )
-    if notifier is not None:
-        notifier.after_commit(session, job_id)
+    if notifier is not None and seq is not None:
+        notifier.after_commit(
+            session, JobEvent(job_id=job_id, seq=int(seq), type=event_type, data=payload)
+        )
     return True
 
 
 async def member_role(session: AsyncSession, *, project_id: str, user_id: str) -> str | None:
-    """The user's role in a live project, or None when not a member (or no such project)."""
-    return await session.scalar(
+    """The user's role in a live project, or None when not a member (or no such project).
+
+    Within a request made with an API key, the role is capped by the key's scope (None outside
+    its project; see ``domain.access``).
+    """
+    role: str | None = await session.scalar(
         select(project_members.c.role)
         .join(projects, projects.c.id == project_members.c.project_id)
         .where(
@@ -141,3 +149,4 @@ async def member_role(session: AsyncSession, *, project_id: str, user_id: str) -
             projects.c.deleted_at.is_(None),
         )
     )
+    return capped_role(role, project_id=project_id, scope=KEY_SCOPE.get())

@@ -8,11 +8,11 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sds_common.auth import Identity
-from sds_common.db import Database
+from sds_common.db import Database, UnitOfWork
 from sds_common.events import DatasetDeleted
 from sds_gateway.adapters.orm import datasets, project_members, projects, users
 from sds_gateway.adapters.records import advance, member_role, utcnow
-from sds_gateway.domain.access import Need, ProjectRole, authorise
+from sds_gateway.domain.access import Need, ProjectRole, authorise, require_person
 from sds_gateway.domain.status import DATASET_RANK, DatasetStatus
 from sds_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
 from sds_gateway.views import project_view
@@ -43,7 +43,8 @@ async def remember_user(database: Database, user: Identity) -> None:
 
 
 async def create_project(database: Database, user: Identity, request: ProjectCreate) -> Project:
-    """Create a project; its creator becomes its owner."""
+    """Create a project; its creator becomes its owner (a person, not an API key)."""
+    require_person(user, action="create projects")
     project_id = str(uuid.uuid4())
     now = utcnow()
     async with database.unit_of_work(actor=user.user_id) as uow:
@@ -98,28 +99,40 @@ async def delete_project(database: Database, user: Identity, *, project_id: str)
             Need.MANAGE,
             what="project",
         )
-        live = (
-            await uow.session.scalars(
-                select(datasets.c.id).where(
-                    datasets.c.project_id == project_id,
-                    datasets.c.status != DatasetStatus.DELETED,
-                )
+        await delete_project_rows(uow, project_id=project_id)
+
+
+async def delete_project_rows(uow: UnitOfWork, *, project_id: str) -> list[str]:
+    """Mark a project and its live datasets deleted, each dataset with ``DatasetDeleted``.
+
+    Returns:
+        The ids of the datasets this deleted.
+    """
+    live = (
+        await uow.session.scalars(
+            select(datasets.c.id).where(
+                datasets.c.project_id == project_id,
+                datasets.c.status != DatasetStatus.DELETED,
             )
-        ).all()
-        for dataset_id in live:
-            if await advance(
-                uow.session,
-                datasets,
-                row_id=dataset_id,
-                ranks=DATASET_RANK,
-                status=DatasetStatus.DELETED,
-            ):
-                await uow.emit(
-                    DatasetDeleted(dataset_id=uuid.UUID(dataset_id), reason="project deleted"),
-                    project_id=project_id,
-                )
-        await uow.session.execute(
-            update(projects)
-            .where(projects.c.id == project_id)
-            .values(deleted_at=utcnow(), updated_at=utcnow())
         )
+    ).all()
+    deleted: list[str] = []
+    for dataset_id in live:
+        if await advance(
+            uow.session,
+            datasets,
+            row_id=dataset_id,
+            ranks=DATASET_RANK,
+            status=DatasetStatus.DELETED,
+        ):
+            deleted.append(dataset_id)
+            await uow.emit(
+                DatasetDeleted(dataset_id=uuid.UUID(dataset_id), reason="project deleted"),
+                project_id=project_id,
+            )
+    await uow.session.execute(
+        update(projects)
+        .where(projects.c.id == project_id)
+        .values(deleted_at=utcnow(), updated_at=utcnow())
+    )
+    return deleted

@@ -41,3 +41,19 @@ class UnsupportedMediaType(GatewayError):  # noqa: N818
 
 class PayloadTooLarge(GatewayError):  # noqa: N818
     code = "payload_too_large"
+
+
+class RateLimited(GatewayError):  # noqa: N818
+    """Too many requests in the current window; ``retry_after_s`` says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class Unavailable(GatewayError):  # noqa: N818
+    """A store the request needs cannot be reached (it is refused, not let through)."""
+
+    code = "unavailable"

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from fastapi import Request
 
-from sds_common.auth import AuthError, Identity, verify
+from sds_common.auth import Identity
 from sds_common.db import Database
 from sds_common.storage import ObjectStore
+from sds_gateway.adapters.access_guard import AccessGuard
 from sds_gateway.adapters.notifier import JobNotifier
-from sds_gateway.commands.projects import remember_user
+from sds_gateway.adapters.webhooks import WebhookParts
 from sds_gateway.config import GatewaySettings
-from sds_gateway.domain.errors import NotAuthenticated
-
-log = logging.getLogger(__name__)
+from sds_gateway.entrypoints.identity import Authenticator
 
 
 @dataclass(frozen=True)
@@ -28,24 +26,20 @@ class Gateway:
     settings: GatewaySettings
     secrets: tuple[str, ...]
     notifier: JobNotifier
+    webhooks: WebhookParts
+    guard: AccessGuard
 
 
 def identity_dependency(gateway: Gateway) -> Callable[[Request], Awaitable[Identity]]:
-    """Build the dependency that verifies the proxy signature and remembers the user."""
+    """Build the dependency that authenticates a request (see ``entrypoints.identity``)."""
+    authenticator = Authenticator(
+        database=gateway.database,
+        settings=gateway.settings,
+        secrets=gateway.secrets,
+        guard=gateway.guard,
+    )
 
     async def current_user(request: Request) -> Identity:
-        try:
-            user = verify(
-                request.headers,
-                secrets=gateway.secrets,
-                method=request.method,
-                path=request.url.path,
-            )
-        except AuthError as exc:
-            # The reason only: header values and secrets never reach the log.
-            log.warning("request refused: %s %s: %s", request.method, request.url.path, exc.reason)
-            raise NotAuthenticated(f"authentication failed: {exc.reason}") from None
-        await remember_user(gateway.database, user)
-        return user
+        return await authenticator.authenticate(request)
 
     return current_user

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Final
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 
-from sds_common.auth import REQUIRED_HEADERS
+from sds_common.auth import HEADER_NONCE, REQUIRED_HEADERS
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -27,7 +27,15 @@ _ALWAYS: Final = (
     ("Referrer-Policy", "no-referrer"),
 )
 CORS_METHODS: Final = ("GET", "POST", "PATCH", "DELETE")
-CORS_HEADERS: Final = (*REQUIRED_HEADERS, "Content-Type", "Last-Event-ID")
+CORS_HEADERS: Final = (
+    *REQUIRED_HEADERS,
+    HEADER_NONCE,
+    "Authorization",
+    "Content-Type",
+    "Last-Event-ID",
+)
+#: Readable by browser code: when to retry after a ``429``.
+CORS_EXPOSED: Final = ("Retry-After",)
 
 
 def _forwarded_https(scope: Scope) -> bool:
@@ -93,6 +101,7 @@ def configure_http_security(app: FastAPI, settings: GatewaySettings) -> None:
             allow_credentials="*" not in origins,
             allow_methods=list(CORS_METHODS),
             allow_headers=list(CORS_HEADERS),
+            expose_headers=list(CORS_EXPOSED),
             max_age=600,
         )
     # Added last, so outermost: CORS preflight answers get the headers too.

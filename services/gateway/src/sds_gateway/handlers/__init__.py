@@ -1,4 +1,5 @@
-"""What the gateway does with each event it consumes: keep its read models current.
+"""What the gateway does with each event it consumes: keep its read models current, and turn
+each event of a project into deliveries to that project's webhooks (``handlers.webhooks``).
 
 Every handler is idempotent (the consumer's inbox drops redeliveries, and status updates are
 conditional, see ``adapters.records``) and tolerates reordering: a status only moves forward, a
@@ -29,13 +30,15 @@ from sds_common.events import (
     TrainingStarted,
 )
 from sds_gateway.adapters.notifier import JobNotifier
+from sds_gateway.adapters.webhooks import WebhookParts
 from sds_gateway.handlers.base import subscribe
 from sds_gateway.handlers.datasets import DatasetHandlers
 from sds_gateway.handlers.outputs import OutputHandlers
 from sds_gateway.handlers.training import TrainingHandlers
+from sds_gateway.handlers.webhooks import webhook_subscriptions
 
 
-def subscriptions(*, notifier: JobNotifier) -> Sequence[Subscription]:
+def subscriptions(*, notifier: JobNotifier, webhooks: WebhookParts) -> Sequence[Subscription]:
     """The gateway's event handlers."""
     ds = DatasetHandlers(notifier)
     tr = TrainingHandlers(notifier)
@@ -56,4 +59,5 @@ def subscriptions(*, notifier: JobNotifier) -> Sequence[Subscription]:
         subscribe(GenerationFailed, out.generation_failed),
         subscribe(EvaluationCompleted, out.evaluation_completed),
         subscribe(EvaluationFailed, out.evaluation_failed),
+        *webhook_subscriptions(webhooks),
     )

@@ -1,0 +1,84 @@
+"""Project members: owners manage them, a project keeps an owner, non-members see nothing."""
+
+from pathlib import Path
+
+from tests.unit.gateway.harness import ALICE, BOB, CAROL, running_gateway
+
+
+async def test_owners_add_change_and_remove_members(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        project_id = await gw.create_project()
+        members = f"/api/v1/projects/{project_id}/members"
+        unknown = await gw.call("POST", members, json={"email": "bob@example.com"})
+        assert unknown.status_code == 404  # Bob has never signed in
+        assert unknown.json()["code"] == "user_not_found"
+        assert (await gw.call("GET", "/api/v1/projects", user=BOB)).status_code == 200
+        added = await gw.call("POST", members, json={"email": "BOB@example.com", "role": "editor"})
+        assert added.status_code == 201, added.text
+        assert (added.json()["user_id"], added.json()["role"]) == ("bob", "editor")
+        twice = await gw.call("POST", members, json={"user_id": "bob"})
+        assert twice.status_code == 409
+        both = await gw.call("POST", members, json={"user_id": "bob", "email": "bob@example.com"})
+        assert both.status_code == 422
+        listed = await gw.call("GET", members, user=BOB)
+        assert [(m["user_id"], m["role"]) for m in listed.json()] == [
+            ("alice", "owner"),
+            ("bob", "editor"),
+        ]
+        assert listed.json()[1]["email"] == "bob@example.com"
+        # Bob, an editor, can now write in the project, but not manage its members.
+        renamed = await gw.call(
+            "PATCH", f"/api/v1/projects/{project_id}", user=BOB, json={"name": "bob's too"}
+        )
+        assert renamed.status_code == 200, renamed.text
+        await gw.call("GET", "/api/v1/projects", user=CAROL)
+        by_bob = await gw.call("POST", members, user=BOB, json={"user_id": "carol"})
+        assert by_bob.status_code == 403
+        viewer = await gw.call("PATCH", f"{members}/bob", json={"role": "viewer"})
+        assert viewer.json()["role"] == "viewer"
+        refused = await gw.call(
+            "PATCH", f"/api/v1/projects/{project_id}", user=BOB, json={"name": "no"}
+        )
+        assert refused.status_code == 403
+        removed = await gw.call("DELETE", f"{members}/bob")
+        assert removed.status_code == 204
+        gone = await gw.call("GET", f"/api/v1/projects/{project_id}", user=BOB)
+        assert gone.status_code == 404  # not a member any more: the project does not exist
+        missing = await gw.call("PATCH", f"{members}/bob", json={"role": "owner"})
+        assert missing.status_code == 404
+        topic = gw.settings.topic("access")
+
+        async def relayed() -> bool:
+            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 3
+
+        await gw.until(relayed)
+        changes = gw.emitted(topic, "ProjectMembershipChanged")
+        assert [(e.payload["role"], e.payload["previous_role"]) for e in changes] == [
+            ("editor", None),
+            ("viewer", "editor"),
+            (None, "viewer"),
+        ]
+        assert {e.actor for e in changes} == {"alice"}
+
+
+async def test_a_project_keeps_at_least_one_owner(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        project_id = await gw.create_project()
+        members = f"/api/v1/projects/{project_id}/members"
+        for call in (
+            gw.call("PATCH", f"{members}/alice", json={"role": "editor"}),
+            gw.call("DELETE", f"{members}/alice"),
+        ):
+            answer = await call
+            assert answer.status_code == 409, answer.text
+            assert answer.json()["code"] == "last_owner"
+        await gw.add_member(project_id, CAROL, role="owner")
+        stepped_down = await gw.call("PATCH", f"{members}/alice", json={"role": "viewer"})
+        assert stepped_down.status_code == 200, stepped_down.text
+        last = await gw.call("DELETE", f"{members}/carol", user=CAROL)
+        assert last.status_code == 409  # Carol is now the only owner: she cannot leave
+        left = await gw.call("DELETE", f"{members}/alice")  # a viewer may leave
+        assert left.status_code == 204, left.text
+        roles = (await gw.call("GET", members, user=CAROL)).json()
+        assert [(m["user_id"], m["role"]) for m in roles] == [("carol", "owner")]
+        assert ALICE[0] not in {m["user_id"] for m in roles}
