@@ -49,16 +49,22 @@ async def test_owners_add_change_and_remove_members(tmp_path: Path) -> None:
         topic = gw.settings.topic("access")
 
         async def relayed() -> bool:
-            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 3
+            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 4
 
         await gw.until(relayed)
         changes = gw.emitted(topic, "ProjectMembershipChanged")
-        assert [(e.payload["role"], e.payload["previous_role"]) for e in changes] == [
-            ("editor", None),
-            ("viewer", "editor"),
-            (None, "viewer"),
+        # The creator's ownership is announced too: every membership has its event.
+        assert [
+            (e.payload["user_id"], e.payload["role"], e.payload["previous_role"]) for e in changes
+        ] == [
+            ("alice", "owner", None),
+            ("bob", "editor", None),
+            ("bob", "viewer", "editor"),
+            ("bob", None, "viewer"),
         ]
         assert {e.actor for e in changes} == {"alice"}
+        assert {e.project_id for e in changes} == {project_id}
+        assert {e.payload["project_id"] for e in changes} == {project_id}
 
 
 async def test_a_project_keeps_at_least_one_owner(tmp_path: Path) -> None:

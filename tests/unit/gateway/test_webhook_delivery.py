@@ -19,7 +19,8 @@ from sds_gateway.adapters.webhook_http import PinnedTarget, SendResult, TargetPo
 from sds_gateway.adapters.webhooks import WebhookParts
 from sds_gateway.bootstrap import bootstrap
 from sds_gateway.commands import webhooks as commands
-from sds_gateway.commands.projects import create_project
+from sds_gateway.commands.account import delete_account
+from sds_gateway.commands.projects import create_project, delete_project
 from sds_gateway.config import GatewaySettings
 from sds_gateway.domain.webhook_targets import IPAddress
 from sds_gateway.domain.webhooks import DeliveryPolicy
@@ -277,3 +278,41 @@ async def test_a_target_that_now_resolves_privately_is_not_contacted(standard: R
     assert rig.sender.sent == []
     delivery = await rig.row("deliveries", delivery_id)
     assert "metadata" in str(delivery["last_error"])
+
+
+@pytest.mark.parametrize("deleted_by", ["project owner", "account deletion"])
+async def test_a_pending_delivery_of_a_deleted_project_is_cancelled(
+    standard: Rig, deleted_by: str
+) -> None:
+    rig = standard
+    delivery_id = await rig.delivery()
+    first = await rig.deliverer.attempt(delivery_id)  # 503: the next attempt is scheduled
+    assert first.retry_in_s is not None
+    webhook = await rig.row("webhooks", rig.webhook_id)
+    project_id = str(webhook["project_id"])
+    if deleted_by == "project owner":
+        await delete_project(rig.service.database, ALICE, project_id=project_id)
+    else:
+        await delete_account(database=rig.service.database, storage=rig.service.storage, user=ALICE)
+
+    rig.clock.advance(first.retry_in_s)
+    outcome = await rig.deliverer.attempt(delivery_id)
+    assert outcome.retry_in_s is None  # nothing left to do: the job finishes
+    assert len(rig.sender.sent) == 1  # the due attempt was not made
+    delivery = await rig.row("deliveries", delivery_id)
+    assert (delivery["state"], delivery["attempts"], delivery["next_attempt_at"]) == (
+        "cancelled",
+        1,
+        None,
+    )
+    assert delivery["last_error"] == "not sent: the project was deleted"
+    assert delivery["finished_at"] is not None
+    async with rig.service.database.sessions() as session:
+        attempts = (
+            await session.execute(
+                select(webhook_tables.attempts.c.number).where(
+                    webhook_tables.attempts.c.delivery_id == delivery_id
+                )
+            )
+        ).all()
+    assert len(attempts) == 1  # the log keeps the one attempt made before the deletion

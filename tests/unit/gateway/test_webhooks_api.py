@@ -7,10 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
-from sds_gateway.adapters.orm import project_members
+from sds_gateway.adapters.orm import messaging, project_members, webhook_tables
 from sds_gateway.adapters.records import utcnow
+from sds_gateway.handlers.webhooks import SUBSCRIPTION_NAME
 from tests.unit.gateway.harness import ALICE, BOB, Harness, running_gateway
 from tests.unit.gateway.webhook_receiver import Receiver, receiving, verify
 
@@ -226,3 +227,49 @@ async def test_owners_and_editors_manage_viewers_read_others_see_nothing(tmp_pat
         edited = await gw.call("PATCH", path, user=CAROL, json={"description": "carol's"})
         assert (edited.status_code, edited.json()["description"]) == (200, "carol's")
         assert (await gw.call("POST", f"{path}/test", user=CAROL)).status_code == 202
+
+
+async def test_events_of_a_deleted_project_are_not_delivered(tmp_path: Path) -> None:
+    async with receiving([200]) as receiver, running_gateway(tmp_path, **FAST_RETRIES) as gw:
+        project_id = await gw.create_project()
+        webhook_id = (await _create(gw, project_id, receiver.url, event_types=["DatasetDeleted"]))[
+            "id"
+        ]
+        uploads = [await gw.upload(project_id) for _ in range(2)]
+        first, second = (str(u.json()["id"]) for u in uploads)
+        assert (await gw.call("DELETE", f"/api/v1/datasets/{first}")).status_code == 204
+        [delivery] = await _until_settled(gw, webhook_id, 1)
+        assert delivery["state"] == "succeeded"
+
+        # Alice deletes her account, and with it the project she owns alone: the deletion's own
+        # DatasetDeleted (of the second dataset) is consumed after the project is gone.
+        assert (await gw.call("DELETE", "/api/v1/me")).status_code == 200
+        topic = gw.settings.topic("datasets")
+        handler = f"{gw.service.spec.name}:{SUBSCRIPTION_NAME}"  # its inbox rows
+        late: list[str] = []
+
+        async def consumed() -> bool:
+            late[:] = [
+                str(e.event_id)
+                for e in gw.emitted(topic, "DatasetDeleted")
+                if e.payload["dataset_id"] == second
+            ]
+            if not late:
+                return False
+            async with gw.service.database.sessions() as session:
+                handled = await session.scalar(
+                    select(messaging.inbox.c.event_id).where(
+                        messaging.inbox.c.handler == handler,
+                        messaging.inbox.c.event_id == late[0],
+                    )
+                )
+            return handled is not None
+
+        await gw.until(consumed)
+        d = webhook_tables.deliveries
+        async with gw.service.database.sessions() as session:
+            recorded = list(
+                await session.scalars(select(d.c.event_id).where(d.c.webhook_id == webhook_id))
+            )
+        assert recorded == [delivery["event_id"]]  # nothing recorded for the late event
+        assert len(receiver.requests) == 1

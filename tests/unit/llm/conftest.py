@@ -10,35 +10,39 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from sqlalchemy import select
 
 from sds_common.auth import signed_headers
 from sds_common.bus import MemoryBroker, OutgoingMessage, wait_until
 from sds_common.events import (
     DatasetProfiled,
-    DatasetUploaded,
     Envelope,
     EvaluationCompleted,
     Event,
+    ProjectMembershipChanged,
+    lookup,
 )
 from sds_common.events.datasets import ColumnSummary
 from sds_common.runtime.service import Service, create_app
 from sds_common.settings import Settings
 from sds_common.storage import LocalObjectStore
+from sds_llm.adapters.orm import messaging
 from sds_llm.adapters.providers import RetryPolicy
 from sds_llm.bootstrap import bootstrap
 from sds_llm.parts import parts_of
 from tests.unit.llm.fakes import RecordingProvider, columns, no_sleep, profile, report
 
 SECRET = "llm-test-secret"
-PROJECT = "proj-1"
+PROJECT = "0b5f6a34-7c1e-4d2a-9a51-3f0e8c2b7d10"
 ALICE = ("alice", "alice@example.com", "user")
 MALLORY = ("mallory", "mallory@example.com", "user")
 ADMIN = ("root", "root@example.com", "admin")
+Role = Literal["owner", "editor", "viewer"]
 
 
 class Harness:
@@ -47,18 +51,40 @@ class Harness:
     def __init__(self, service: Service, client: httpx.AsyncClient, broker: MemoryBroker) -> None:
         self.service, self.client, self.broker = service, client, broker
 
-    async def publish(self, event: Event, *, actor: str = "test", project: str = PROJECT) -> None:
+    async def publish(
+        self, event: Event, *, actor: str = "test", project: str = PROJECT
+    ) -> Envelope:
         """Deliver ``event`` as another service (or the gateway, for ``actor``) would."""
         envelope = Envelope.wrap(event, actor=actor, project_id=project)
+        await self.deliver(envelope)
+        return envelope
+
+    async def deliver(self, envelope: Envelope) -> None:
+        """Deliver an envelope as it is (a late or a repeated one, in membership tests)."""
         await self.broker.send_batch(
             [
                 OutgoingMessage(
-                    topic=self.service.settings.topic(event.topic),
+                    topic=self.service.settings.topic(
+                        lookup(envelope.type, envelope.version).topic
+                    ),
                     key=envelope.key.encode(),
                     value=envelope.to_bytes(),
                 )
             ]
         )
+
+    async def handled(self, envelope: Envelope) -> None:
+        """Wait until the service's consumer has handled ``envelope`` (its inbox row exists)."""
+        inbox = messaging.inbox
+
+        async def seen() -> bool:
+            async with self.service.database.sessions() as session:
+                found = await session.scalar(
+                    select(inbox.c.event_id).where(inbox.c.event_id == str(envelope.event_id))
+                )
+            return found is not None
+
+        await wait_until(seen)
 
     def emitted(self, event_type: str) -> list[Envelope]:
         """Events of ``event_type`` the service published on the ``llm`` topic."""
@@ -112,24 +138,25 @@ async def harness(
     await storage.close()
 
 
-async def seed_dataset(h: Harness, *, uploader: str = "alice") -> uuid.UUID:
-    """A profiled dataset uploaded by ``uploader`` (who thereby is known as a member)."""
+async def add_member(
+    h: Harness, user_id: str, *, role: Role = "owner", by: str = "alice"
+) -> Envelope:
+    """Announce ``user_id`` as a member of the project, as the gateway does, once handled."""
+    envelope = await h.publish(
+        ProjectMembershipChanged(user_id=user_id, project_id=uuid.UUID(PROJECT), role=role),
+        actor=by,
+    )
+    await h.handled(envelope)
+    return envelope
+
+
+async def seed_dataset(h: Harness, *, owner: str = "alice") -> uuid.UUID:
+    """A profiled dataset of the project, whose creator ``owner`` the gateway announced."""
     dataset_id = uuid.uuid4()
     await h.service.storage.put_bytes(
         f"datasets/{dataset_id}/profile.json", json.dumps(profile()).encode()
     )
-    await h.publish(
-        DatasetUploaded(
-            dataset_id=dataset_id,
-            name="adult",
-            object_key="uploads/x.csv",
-            filename="x.csv",
-            format="csv",
-            size_bytes=10,
-            sha256="0" * 64,
-        ),
-        actor=uploader,
-    )
+    await add_member(h, owner, by=owner)
     await h.publish(
         DatasetProfiled(
             dataset_id=dataset_id,

@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from asgi_lifespan import LifespanManager
@@ -71,7 +72,9 @@ async def test_chat_streams_through_the_embedded_app(tmp_path: Path) -> None:
                     "scores": report()["scores"],
                 },
             )
-            await repository.add_member(uow.session, project_id="p1", user_id="alice")
+            await repository.apply_membership(
+                uow.session, project_id="p1", user_id="alice", role="owner", at=datetime.now(UTC)
+            )
 
         path = "/api/v1/chat"
         headers = signed_headers(

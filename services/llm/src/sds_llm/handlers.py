@@ -1,7 +1,8 @@
 """What the llm service does for each event it consumes, and the shared generate/publish steps.
 
 Facts are recorded from ``EvaluationCompleted`` and ``DatasetProfiled`` into this service's own
-tables. An explanation (automatic on ``EvaluationCompleted``, or asked by
+tables, and project memberships from the gateway's ``ProjectMembershipChanged`` and
+``AccountDeleted``. An explanation (automatic on ``EvaluationCompleted``, or asked by
 ``ExplanationRequested``) is only *queued* here, as a durable job in the same transaction: the
 provider call takes seconds and must never hold the consumer's transaction or its partition
 (see :mod:`sds_llm.jobs`). The job id is the explanation id, so a redelivered event queues
@@ -20,15 +21,13 @@ from pydantic import BaseModel
 from sds_common.bus import Subscription
 from sds_common.db.uow import UnitOfWork
 from sds_common.events import (
+    AccountDeleted,
     DatasetDeleted,
     DatasetProfiled,
-    DatasetUploaded,
     EvaluationCompleted,
-    EvaluationRequested,
     ExplanationGenerated,
     ExplanationRequested,
-    GenerationRequested,
-    TrainingRequested,
+    ProjectMembershipChanged,
 )
 from sds_common.events.base import Envelope, Event
 from sds_common.events.llm import ExplanationKind
@@ -199,12 +198,25 @@ class Handlers:
         assert isinstance(event, DatasetDeleted)
         await repository.forget(uow.session, table="datasets", key=str(event.dataset_id))
 
-    async def actor_seen(self, envelope: Envelope, _event: Event, uow: UnitOfWork) -> None:
-        """Remember who acts in which project (these events are issued by users)."""
-        if envelope.project_id:
-            await repository.add_member(
-                uow.session, project_id=envelope.project_id, user_id=envelope.actor
-            )
+    async def membership_changed(self, envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        """Follow the gateway's memberships: added, given another role, or removed.
+
+        The change is versioned by the event's ``occurred_at``: one older than what is recorded
+        for the (project, user) pair, delivered late, changes nothing.
+        """
+        assert isinstance(event, ProjectMembershipChanged)
+        await repository.apply_membership(
+            uow.session,
+            project_id=str(event.project_id),
+            user_id=event.user_id,
+            role=event.role,
+            at=envelope.occurred_at,
+        )
+
+    async def account_deleted(self, envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        """A deleted account is a member of nothing (the gateway removed every membership)."""
+        assert isinstance(event, AccountDeleted)
+        await repository.forget_account(uow.session, user_id=event.user_id, at=envelope.occurred_at)
 
     async def explanation_requested(
         self, envelope: Envelope, event: Event, uow: UnitOfWork
@@ -223,21 +235,15 @@ class Handlers:
 def subscriptions(service: Service) -> Sequence[Subscription]:
     """The llm service's event handlers."""
     handlers = Handlers(parts_of(service))
-    # The gateway emits these only for a member allowed to write in the project, so their actor
-    # is one. There is no membership event yet (see ``llm_project_members`` in ``orm``).
-    actor_events: tuple[type[Event], ...] = (
-        DatasetUploaded,
-        TrainingRequested,
-        GenerationRequested,
-        EvaluationRequested,
-    )
+    # Membership comes from the gateway's membership events only (the creator's too), no longer
+    # inferred from who uploaded or requested something: that inference could only grant what a
+    # membership event grants as well, a little earlier, and it was a second path by which an
+    # event delivered after the actor's removal could open access again.
     return (
         Subscription.of(EvaluationCompleted, handlers.evaluation_completed),
         Subscription.of(DatasetProfiled, handlers.dataset_profiled),
         Subscription.of(DatasetDeleted, handlers.dataset_deleted),
         Subscription.of(ExplanationRequested, handlers.explanation_requested),
-        *(
-            Subscription.of(event, handlers.actor_seen, name=f"actor_seen.{event.event_type}")
-            for event in actor_events
-        ),
+        Subscription.of(ProjectMembershipChanged, handlers.membership_changed),
+        Subscription.of(AccountDeleted, handlers.account_deleted),
     )

@@ -89,7 +89,9 @@ async def add_member(
                 project_id=project_id, user_id=member_id, role=request.role, created_at=utcnow()
             )
         )
-        await _announce(uow, project_id=project_id, user_id=member_id, role=request.role, was=None)
+        await announce_membership(
+            uow, project_id=project_id, user_id=member_id, role=request.role, was=None
+        )
         return await _one(uow.session, project_id=project_id, user_id=member_id)
 
 
@@ -123,7 +125,7 @@ async def change_role(
             )
             .values(role=request.role)
         )
-        await _announce(
+        await announce_membership(
             uow, project_id=project_id, user_id=member_id, role=request.role, was=current
         )
         return await _one(uow.session, project_id=project_id, user_id=member_id)
@@ -150,7 +152,9 @@ async def remove_member(
                 project_members.c.user_id == member_id,
             )
         )
-        await _announce(uow, project_id=project_id, user_id=member_id, role=None, was=current)
+        await announce_membership(
+            uow, project_id=project_id, user_id=member_id, role=None, was=current
+        )
 
 
 async def _role_of(session: AsyncSession, *, project_id: str, user_id: str) -> str | None:
@@ -198,9 +202,14 @@ def _role_name(role: str | None) -> RoleName | None:
     return None if role is None else ProjectRole(role).value
 
 
-async def _announce(
+async def announce_membership(
     uow: UnitOfWork, *, project_id: str, user_id: str, role: str | None, was: str | None
 ) -> None:
+    """Emit ``ProjectMembershipChanged`` in the caller's transaction (``role`` None: removed).
+
+    Every membership change has one, the creator's ownership of a new project included: the
+    llm service builds its view of who may use a project from these events alone.
+    """
     await uow.emit(
         ProjectMembershipChanged(
             user_id=user_id,

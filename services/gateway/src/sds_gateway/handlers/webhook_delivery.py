@@ -5,7 +5,9 @@ test) together with its job (``sds_common.jobs``), so a crash loses nothing: the
 again after its lease. Each run makes at most one attempt: it checks the target (SSRF rules at
 send time, against DNS rebinding), signs and POSTs the stored body, records the attempt, and
 either finishes or defers itself (``JobDeferredError``) until the next attempt is due. The
-delivery row, not the job, holds the schedule, so a job resumed early just waits again.
+delivery row, not the job, holds the schedule, so a job resumed early just waits again. A
+delivery whose project was deleted or whose webhook was disabled meanwhile is cancelled instead
+of sent, with the reason as its last error.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from sds_common.db import Database, UnitOfWork
 from sds_common.jobs import FAILED, SUCCEEDED, JobContext, JobDeferredError, JobKind, enqueue
+from sds_gateway.adapters.orm import projects
 from sds_gateway.adapters.records import as_utc
 from sds_gateway.adapters.secret_box import SecretBoxError
 from sds_gateway.adapters.webhook_http import SendResult
@@ -91,6 +94,7 @@ class _Due:
     secret: str
     enabled: bool
     disabled_reason: str | None
+    project_deleted_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,8 +166,10 @@ class WebhookDeliverer:
                         t.webhooks.c.secret,
                         t.webhooks.c.enabled,
                         t.webhooks.c.disabled_reason,
+                        projects.c.deleted_at.label("project_deleted_at"),
                     )
                     .join(t.webhooks, t.webhooks.c.id == t.deliveries.c.webhook_id)
+                    .join(projects, projects.c.id == t.webhooks.c.project_id)
                     .where(t.deliveries.c.id == delivery_id)
                 )
             ).first()
@@ -175,8 +181,15 @@ class WebhookDeliverer:
     async def _attempt(self, row: _Due, *, delivery_id: str, now: datetime) -> Outcome:
         if row.state != DeliveryState.PENDING:
             return Outcome()
+        if row.project_deleted_at is not None:
+            # Deleted (by its owner, or with their account) after the delivery was recorded.
+            await self._cancel(delivery_id, error="not sent: the project was deleted", now=now)
+            return Outcome()
         if not row.enabled:
-            await self._cancel(delivery_id, reason=row.disabled_reason or "disabled", now=now)
+            reason = row.disabled_reason or "disabled"
+            await self._cancel(
+                delivery_id, error=f"not sent: the webhook is disabled ({reason})", now=now
+            )
             return Outcome()
         due = as_utc(row.next_attempt_at)
         if due is not None and due > now:
@@ -210,7 +223,7 @@ class WebhookDeliverer:
             target, headers=headers, body=body, timeout_s=parts.policy.timeout_s
         )
 
-    async def _cancel(self, delivery_id: str, *, reason: str, now: datetime) -> None:
+    async def _cancel(self, delivery_id: str, *, error: str, now: datetime) -> None:
         d = self._parts.tables.deliveries
         async with self._database.unit_of_work(actor=ACTOR) as uow:
             await uow.session.execute(
@@ -218,7 +231,7 @@ class WebhookDeliverer:
                 .where(d.c.id == delivery_id, d.c.state == DeliveryState.PENDING)
                 .values(
                     state=DeliveryState.CANCELLED,
-                    last_error=f"not sent: the webhook is disabled ({reason})"[:2000],
+                    last_error=error[:2000],
                     next_attempt_at=None,
                     finished_at=now,
                     updated_at=now,

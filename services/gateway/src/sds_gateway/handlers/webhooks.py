@@ -4,7 +4,10 @@ One batch subscription per catalogue event model, all under one name, so the con
 ``dispatch`` once per fetch with every fresh event: one query finds the endpoints of the
 projects concerned, one statement inserts the deliveries, and their jobs are queued in the
 same transaction (the consumer's), so an event is delivered if and only if it was consumed.
-Events without a project (nothing a project member could subscribe to) are not delivered.
+Events without a project (nothing a project member could subscribe to) are not delivered, nor
+those of a deleted project (deleted by its owner or with their account): the deletion's own
+``DatasetDeleted`` events are consumed after it. A delivery recorded just before a deletion is
+cancelled when it is attempted (:mod:`.webhook_delivery`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ They hold only what the llm service learns from events: ids, object keys, the co
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table
 
 from sds_common.db import add_messaging_tables
 from sds_common.jobs import add_job_table
@@ -40,13 +40,27 @@ datasets = Table(
     Column("recorded_at", DateTime(timezone=True), nullable=False),
 )
 
-# Who has acted in a project, learned from the envelopes of user-issued events. The gateway owns
-# memberships; until it publishes them this is the llm service's conservative view of access.
+# Who may use the llm routes of a project: the gateway's memberships, as its
+# ``ProjectMembershipChanged`` events tell them. ``role`` is null once the member was removed (the
+# row stays, so that an older event delivered late is recognised as older); ``changed_at`` is the
+# ``occurred_at`` of the event that set the row, the version a later-arriving event must beat.
 project_members = Table(
     "llm_project_members",
     metadata,
     Column("project_id", String(200), primary_key=True),
     Column("user_id", String(200), primary_key=True),
+    Column("role", String(16), nullable=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_llm_project_members_user", "user_id"),
+)
+
+# Accounts deleted (``AccountDeleted``): a membership event of the user that occurred before the
+# deletion and arrives after it grants nothing. Only the opaque id and the time are kept.
+deleted_accounts = Table(
+    "llm_deleted_accounts",
+    metadata,
+    Column("user_id", String(200), primary_key=True),
+    Column("deleted_at", DateTime(timezone=True), nullable=False),
 )
 
 token_usage = Table(

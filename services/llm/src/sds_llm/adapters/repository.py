@@ -11,7 +11,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_common.db import Database
-from sds_llm.adapters.orm import datasets, evaluations, project_members, token_usage
+from sds_llm.adapters.orm import (
+    datasets,
+    deleted_accounts,
+    evaluations,
+    project_members,
+    token_usage,
+)
 
 LEDGER_ACTOR = "llm"
 
@@ -51,20 +57,73 @@ async def forget(session: AsyncSession, *, table: str, key: str) -> None:
     await session.execute(delete(target).where(column == key))
 
 
-async def add_member(session: AsyncSession, *, project_id: str, user_id: str) -> None:
-    """Remember that ``user_id`` acted in ``project_id``."""
-    statement = _insert(session)(project_members).values(project_id=project_id, user_id=user_id)
-    await session.execute(statement.on_conflict_do_nothing())
+async def apply_membership(
+    session: AsyncSession, *, project_id: str, user_id: str, role: str | None, at: datetime
+) -> None:
+    """Record that ``user_id`` has ``role`` in ``project_id`` (None: removed) as of ``at``.
+
+    Applied only if newer than what is recorded for the pair and than the user's account
+    deletion: a replayed dead letter, or two gateway replicas relaying their outboxes, may
+    deliver an older change after a newer one, and the older one must change nothing. The same
+    event twice changes nothing either (its time is not newer than itself). Times are the
+    gateway's clocks, so replicas are assumed to agree to well within the time between two
+    changes of one membership.
+    """
+    at = at.astimezone(UTC)
+    deleted = await session.scalar(
+        select(deleted_accounts.c.deleted_at).where(deleted_accounts.c.user_id == user_id)
+    )
+    if deleted is not None and _utc(deleted) >= at:
+        return
+    statement = _insert(session)(project_members).values(
+        project_id=project_id, user_id=user_id, role=role, changed_at=at
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["project_id", "user_id"],
+            set_={"role": statement.excluded.role, "changed_at": statement.excluded.changed_at},
+            where=project_members.c.changed_at < statement.excluded.changed_at,
+        )
+    )
+
+
+async def forget_account(session: AsyncSession, *, user_id: str, at: datetime) -> None:
+    """Drop a deleted account's memberships as of ``at``, and remember the deletion.
+
+    Memberships changed after ``at`` stay (an id that signs in again is a new account to the
+    gateway); an older membership event arriving later is ignored (``apply_membership``).
+    """
+    at = at.astimezone(UTC)
+    statement = _insert(session)(deleted_accounts).values(user_id=user_id, deleted_at=at)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"deleted_at": statement.excluded.deleted_at},
+            where=deleted_accounts.c.deleted_at < statement.excluded.deleted_at,
+        )
+    )
+    await session.execute(
+        delete(project_members).where(
+            project_members.c.user_id == user_id, project_members.c.changed_at <= at
+        )
+    )
 
 
 async def is_member(session: AsyncSession, *, project_id: str, user_id: str) -> bool:
-    """Whether ``user_id`` is known to act in ``project_id``."""
+    """Whether ``user_id`` is a member of ``project_id`` (any role)."""
     row = await session.execute(
         select(project_members.c.user_id).where(
-            project_members.c.project_id == project_id, project_members.c.user_id == user_id
+            project_members.c.project_id == project_id,
+            project_members.c.user_id == user_id,
+            project_members.c.role.is_not(None),
         )
     )
     return row.first() is not None
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite returns naive datetimes; every stored one is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 class UsageLedger(Protocol):
