@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -42,9 +43,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class Studio:
+    """A running embedded studio: where it listens and the proxy secret it trusts."""
+
+    url: str
+    secret: str
+
+    def client(self, *, user_id: str, email: str, role: str = "user") -> StudioClient:
+        """A client signed as this user."""
+        return StudioClient(self.url, secret=self.secret, user_id=user_id, email=email, role=role)
+
+
 @pytest.fixture
-async def embedded(tmp_path: Path) -> AsyncIterator[StudioClient]:
-    """A real embedded studio (HTTP on loopback) and a client signed as one user."""
+async def studio(tmp_path: Path) -> AsyncIterator[Studio]:
+    """A real embedded studio (HTTP on loopback), ready to serve."""
     settings = embedded_settings(
         data_dir=tmp_path / "studio", http_port=free_port(), log_level="WARNING"
     )
@@ -52,23 +65,40 @@ async def embedded(tmp_path: Path) -> AsyncIterator[StudioClient]:
     server = asyncio.create_task(
         serve(build_app(settings), settings, shutdown_event=stop, handle_signals=False)
     )
-    secret = load_or_create_embedded_secret(settings.data_dir)
-    client = StudioClient(
-        f"http://127.0.0.1:{settings.http_port}",
-        secret=secret,
-        user_id="alice",
-        email="alice@example.org",
+    studio = Studio(
+        url=f"http://127.0.0.1:{settings.http_port}",
+        secret=load_or_create_embedded_secret(settings.data_dir),
     )
     try:
-        for _ in range(300):
-            try:
-                await client.call("GET", "/projects")
-                break
-            except Exception:  # still starting
-                assert not server.done(), server.exception()
-                await asyncio.sleep(0.1)
+        async with studio.client(user_id="probe", email="probe@example.org") as probe:
+            for _ in range(300):
+                try:
+                    await probe.call("GET", "/projects")
+                    break
+                except Exception:  # still starting
+                    assert not server.done(), server.exception()
+                    await asyncio.sleep(0.1)
+        yield studio
+    finally:
+        stop.set()
+        await server
+
+
+@pytest.fixture
+async def embedded(studio: Studio) -> AsyncIterator[StudioClient]:
+    """A client of the running studio, signed as one user."""
+    client = studio.client(user_id="alice", email="alice@example.org")
+    try:
         yield client
     finally:
         await client.__aexit__()
-        stop.set()
-        await server
+
+
+@pytest.fixture
+async def embedded_admin(studio: Studio) -> AsyncIterator[StudioClient]:
+    """A client of the same studio, signed as an admin (the audit routes are admin-only)."""
+    client = studio.client(user_id="root", email="root@example.org", role="admin")
+    try:
+        yield client
+    finally:
+        await client.__aexit__()

@@ -5,11 +5,14 @@ upload → profiled → DP training (ε ≤ 1) → sampling → evaluated, plus 
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any, cast
 
 import pandas as pd
 import pytest
 
+from sds_common.events import topic_of
 from sds_studio.client import StudioClient, StudioError
 from tests.e2e.conftest import E2E_PARAMS, E2E_ROWS
 
@@ -26,7 +29,7 @@ async def _ready_dataset(client: StudioClient, path: Path) -> dict:
 
 
 async def test_upload_train_sample_evaluate(
-    embedded: StudioClient, small_adult: Path, tmp_path: Path
+    embedded: StudioClient, embedded_admin: StudioClient, small_adult: Path, tmp_path: Path
 ) -> None:
     client = embedded
     dataset = await _ready_dataset(client, small_adult)
@@ -74,6 +77,78 @@ async def test_upload_train_sample_evaluate(
     html = report.read_text()
     assert "<html" in html.lower()
     assert "ε" in html or "epsilon" in html.lower()
+    # The privacy section states how the guarantee was achieved, next to the empirical risks.
+    assert 'id="privacy-parameters"' in html
+    assert "Noise multiplier" in html
+    assert "Clipping norm" in html
+
+    await _assert_the_audit_trail(embedded_admin, generator, evaluation)
+
+
+#: A DP generator's life as the audit log records it, in causal order. A budget release
+#: follows the spend when the accountant charged less than was reserved.
+_TRAINING_LIFE = (
+    "DatasetUploaded",
+    "DatasetProfiled",
+    "TrainingRequested",
+    "PrivacyBudgetReserved",
+    "TrainingStarted",
+    *("TrainingProgress",) * cast(int, E2E_PARAMS["epochs"]),
+    "PrivacyBudgetSpent",
+    "PrivacyBudgetReleased",
+    "ModelTrained",
+    "GenerationRequested",
+    "SyntheticDataGenerated",
+)
+
+
+async def _assert_the_audit_trail(
+    admin: StudioClient, generator: dict[str, Any], evaluation: dict[str, Any]
+) -> None:
+    """The generator's complete trail, through the API, in order; and the log verifies."""
+    path = f"/audit/generators/{generator['id']}/trail"
+    trail: list[dict[str, Any]] = []
+    for _ in range(200):  # the audit service consumes asynchronously
+        trail = (await admin.get(path))["items"]
+        if {"EvaluationCompleted", "ExplanationGenerated"} <= {r["event_type"] for r in trail}:
+            break
+        await asyncio.sleep(0.1)
+    seqs = [r["seq"] for r in trail]
+    assert seqs == sorted(seqs)
+    # Causal order: when each fact happened. The log's own order may interleave topics, but
+    # never reorders one topic's events about one resource (checked below).
+    causal = [r["event_type"] for r in sorted(trail, key=lambda r: r["occurred_at"])]
+    expected = [
+        t
+        for t in _TRAINING_LIFE
+        if t != "PrivacyBudgetReleased" or "PrivacyBudgetReleased" in causal
+    ]
+    assert causal[: len(expected)] == expected, causal
+    # Then, in an order set by the user and the services: the download, the automatic
+    # evaluation and the explanation of it.
+    assert sorted(causal[len(expected) :]) == sorted(
+        ["SyntheticDataDownloaded", "EvaluationCompleted", "ExplanationGenerated"]
+    ), causal
+    assert causal.index("EvaluationCompleted") < causal.index("ExplanationGenerated")
+    by_stream: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for record in trail:
+        stream = (topic_of(record["event_type"]), record["resource_id"])
+        by_stream.setdefault(stream, []).append(record)
+    for records in by_stream.values():
+        assert records == sorted(records, key=lambda r: r["occurred_at"])
+    completed = next(r for r in trail if r["event_type"] == "EvaluationCompleted")
+    assert completed["payload"]["evaluation_id"] == evaluation["id"]
+    spent = next(r for r in trail if r["event_type"] == "PrivacyBudgetSpent")
+    assert spent["privacy"]["epsilon"] == pytest.approx(generator["epsilon"])
+    for parameter in ("noise_multiplier", "sample_rate", "steps", "max_grad_norm", "mechanism"):
+        assert spent["privacy"].get(parameter) is not None, parameter
+
+    verified = await admin.get("/audit/verify")
+    assert verified["ok"] is True, verified
+    report = await admin.get(f"/audit/generators/{generator['id']}/privacy-report")
+    assert report["integrity"]["chain_ok"] is True
+    assert report["history"]["guarantee"]["in_force"] is True
+    assert [i["seq"] for i in report["history"]["trail"]] == seqs
 
 
 async def test_unsafe_privacy_settings_are_refused_and_spend_nothing(

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sds_audit.adapters import store
 from sds_audit.adapters.orm import audit_checkpoints, audit_log, metadata
 from sds_audit.bootstrap import SPEC
-from sds_audit.domain.records import entry_of
+from sds_audit.domain.records import AuditEntry, entry_of
 from sds_audit.handlers import AuditLog, create_checkpoint, verify_log
 from sds_common.db import Database, create_engine
 from sds_common.db.migrations import upgrade
@@ -177,3 +177,33 @@ async def test_concurrent_writers_keep_one_valid_chain(audit: AuditLog) -> None:
     report = await verify_log(audit, page_size=16)
     assert report.result.ok, report.result.detail
     assert report.result.records_checked == 160
+
+
+async def test_a_batch_append_skips_known_events_and_signs_due_checkpoints(
+    audit: AuditLog,
+) -> None:
+    generator_id = uuid.uuid4()
+    envelopes = [_envelope(i, generator_id) for i in range(1, 14)]
+    assert await _append(audit, envelopes[0]) == [1]
+
+    def entry(envelope: Envelope) -> AuditEntry:
+        model = PrivacyBudgetSpent if envelope.type == "PrivacyBudgetSpent" else TrainingProgress
+        return entry_of(envelope, model.model_validate(envelope.payload))
+
+    batch = [entry(e) for e in [*envelopes[:7], envelopes[2], *envelopes[7:]]]
+    async with audit.database.unit_of_work(actor="test") as uow:
+        records = await store.append_many(
+            uow.session,
+            batch,
+            now=audit.clock(),
+            signing_key=audit.signing_key,
+            checkpoint_every=audit.checkpoint_every,
+        )
+    assert [r.seq for r in records] == list(range(2, 14))
+    assert [r.event_id for r in records] == [str(e.event_id) for e in envelopes[1:]]
+    async with audit.database.sessions() as session:
+        signed = list(await session.scalars(select(audit_checkpoints.c.seq)))
+    assert signed == [5, 10]
+    report = await verify_log(audit, page_size=5)
+    assert report.result.ok, report.result.detail
+    assert (report.result.records_checked, report.result.checkpoints_checked) == (13, 2)

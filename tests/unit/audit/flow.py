@@ -52,8 +52,13 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
             DatasetProfiled(
                 dataset_id=D,
                 n_rows=100,
-                n_columns=1,
-                columns=(ColumnSummary(name="a", kind="numeric", missing_fraction=0, distinct=5),),
+                n_columns=2,
+                columns=(
+                    ColumnSummary(name="a", kind="numeric", missing_fraction=0, distinct=5),
+                    ColumnSummary(
+                        name="mail", kind="text", missing_fraction=0, distinct=99, pii=("email",)
+                    ),
+                ),
                 profile_key="p",
                 table_key="t",
                 train_key="tr",
@@ -105,6 +110,11 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
                 sample_rate=0.01,
                 steps=200,
                 remaining_epsilon=7.1,
+                mechanism="DP-SGD (Gaussian noise on clipped per-record gradients)",
+                training_epsilon=2.6,
+                max_grad_norm=1.0,
+                epochs=2,
+                batch_size=50,
             ),
             trainer,
         ),
@@ -127,7 +137,12 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
                 evaluation_id=E,
                 synthetic_dataset_id=S,
                 generator_id=G,
-                scores={"fidelity": 0.9},
+                scores={
+                    "fidelity": 0.9,
+                    "dcr_share": 0.52,
+                    "mia_auc": 0.51,
+                    "mia_epsilon_lower_bound": 0.4,
+                },
                 report_key="r",
                 html_report_key="h",
             ),

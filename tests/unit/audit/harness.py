@@ -20,6 +20,7 @@ from sds_common.auth import signed_headers
 from sds_common.bus import MemoryBroker, OutgoingMessage, wait_until
 from sds_common.events import Envelope, Event
 from sds_common.runtime.service import Service, create_app
+from tests.unit.audit.flow import flow
 
 SECRET = "audit-test-secret"
 ADMIN = ("root", "root@example.com", "admin")
@@ -67,6 +68,19 @@ class AuditHarness:
                 ]
             )
 
+    async def deliver_at_once(self, *envelopes: Envelope) -> None:
+        """Put envelopes on the bus in one send (one key each: one fetch sees them together)."""
+        await self.broker.send_batch(
+            [
+                OutgoingMessage(
+                    topic=self.settings.topic(_topic_of(envelope)),
+                    key=envelope.key.encode(),
+                    value=envelope.to_bytes(),
+                )
+                for envelope in envelopes
+            ]
+        )
+
     async def publish(self, event: Event, **wrap: Any) -> Envelope:
         envelope = Envelope.wrap(event, actor=wrap.pop("actor", "test"), **wrap)
         await self.deliver(envelope)
@@ -81,6 +95,15 @@ class AuditHarness:
             return await self.count() >= n
 
         await wait_until(reached, timeout_s=10)
+
+
+async def deliver_flow(audit: AuditHarness) -> list[Envelope]:
+    """Publish ``flow()`` one event at a time, so the log's order is the flow's order."""
+    envelopes = []
+    for n, (event, wrap) in enumerate(flow(), start=1):
+        envelopes.append(await audit.publish(event, **wrap))
+        await audit.until_count(n)
+    return envelopes
 
 
 def _topic_of(envelope: Envelope) -> str:

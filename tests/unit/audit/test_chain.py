@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -22,6 +23,7 @@ from sds_audit.domain.chain import (
     verify,
 )
 from sds_audit.domain.records import AuditEntry, seal
+from sds_audit.domain.stored import StoredRecord
 
 KEY = b"test-signing-key"
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -163,7 +165,7 @@ def test_a_rewritten_chain_is_caught_by_the_next_signed_checkpoint() -> None:
     for i, original in enumerate(records[12:], start=13):
         entry = _entry(i)
         if i == 13:
-            entry = dataclasses.replace(entry, payload={**entry.payload, "epsilon": 0.0})
+            entry = entry._replace(payload={**entry.payload, "epsilon": 0.0})
         record = seal(entry, head=head, recorded_at=original.recorded_at)
         rewritten.append(record)
         head = Head(seq=record.seq, hash=record.hash)
@@ -212,3 +214,50 @@ def test_feeding_in_pages_gives_the_same_answer(page: int) -> None:
     assert verifier.broken
     result = verifier.result()
     assert (result.broken_seq, result.problem, result.records_checked) == (23, Problem.EDITED, 23)
+
+
+def _as_stored(record: ChainRecord, *, payload_text: str | None = None) -> StoredRecord:
+    """A record as the store reads it back: JSON as canonical text, times as UTC text."""
+    utc_text = "%Y-%m-%dT%H:%M:%S.%fZ"
+    return StoredRecord(
+        seq=record.seq,
+        event_id=record.event_id,
+        event_type=record.event_type,
+        event_version=record.event_version,
+        occurred_at=record.occurred_at.astimezone(UTC).strftime(utc_text),
+        recorded_at=record.recorded_at.astimezone(UTC).strftime(utc_text),
+        actor=record.actor,
+        project_id=record.project_id,
+        resource_type=record.resource_type,
+        resource_id=record.resource_id,
+        correlation_id=record.correlation_id,
+        causation_id=record.causation_id,
+        privacy=None if record.privacy is None else canonical_json(record.privacy).decode(),
+        payload=payload_text
+        if payload_text is not None
+        else canonical_json(record.payload).decode(),
+        prev_hash=record.prev_hash,
+        hash=record.hash,
+    )
+
+
+def test_stored_records_hash_like_the_appended_ones() -> None:
+    # Record 1 was recorded on a whole second (T0): its canonical time has no fraction.
+    first = seal(_entry(1), head=Head(0, GENESIS_HASH), recorded_at=T0)
+    records = [first, *_chain(5)[0][1:]]
+    for record in records:
+        assert _as_stored(record).computed_hash() == record.hash
+        assert _as_stored(record).parsed() == record
+
+
+def test_stored_text_that_is_not_canonical_still_verifies_and_edits_do_not() -> None:
+    records, _ = _chain(4)
+    # Written by an older version: the same JSON, spaced and unsorted.
+    legacy = json.dumps(dict(reversed(list(records[1].payload.items()))), indent=1)
+    stored = [_as_stored(r) for r in records]
+    stored[1] = _as_stored(records[1], payload_text=legacy)
+    assert verify(stored, [], signing_key=KEY, head=_head(records)).ok
+    edited = json.dumps({**records[2].payload, "epsilon": 0.01})
+    stored[2] = _as_stored(records[2], payload_text=edited)
+    result = verify(stored, [], signing_key=KEY, head=_head(records))
+    assert (result.broken_seq, result.problem) == (3, Problem.EDITED)

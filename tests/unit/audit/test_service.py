@@ -25,17 +25,10 @@ from sds_common.events import (
     CATALOGUE,
     AuthenticationFailed,
     Envelope,
+    TrainingProgress,
 )
-from tests.unit.audit.flow import G2, PROJECT, D, G, S, flow
-from tests.unit.audit.harness import ALICE, AuditHarness, running_audit
-
-
-async def _deliver_flow(audit: AuditHarness) -> list[Envelope]:
-    envelopes = []
-    for n, (event, wrap) in enumerate(flow(), start=1):
-        envelopes.append(await audit.publish(event, **wrap))
-        await audit.until_count(n)  # one at a time: the log's order is the flow's order
-    return envelopes
+from tests.unit.audit.flow import G2, PROJECT, D, G, S
+from tests.unit.audit.harness import ALICE, deliver_flow, running_audit
 
 
 async def test_every_catalogue_entry_is_consumed_by_the_audit_group(tmp_path: Path) -> None:
@@ -49,13 +42,15 @@ async def test_every_catalogue_entry_is_consumed_by_the_audit_group(tmp_path: Pa
         assert {(s.event.event_type, s.event.event_version) for s in subscriptions} == set(
             CATALOGUE
         )
-        assert len({s.name for s in subscriptions}) == len(CATALOGUE)
+        # One batch subscription: a fetch's events are appended with one lock and one insert.
+        assert {s.name for s in subscriptions} == {"record"}
+        assert all(s.batch_handler is not None for s in subscriptions)
         assert set(consumer.topics) == {model.topic for model in CATALOGUE.values()}
 
 
 async def test_events_are_recorded_once_in_log_order(tmp_path: Path) -> None:
     async with running_audit(tmp_path) as audit:
-        envelopes = await _deliver_flow(audit)
+        envelopes = await deliver_flow(audit)
         # Redeliveries (the same event ids again) change nothing.
         await audit.deliver(envelopes[3], envelopes[0], envelopes[3])
         marker = await audit.publish(
@@ -78,6 +73,11 @@ async def test_events_are_recorded_once_in_log_order(tmp_path: Path) -> None:
             "steps": 200,
             "preprocessing_epsilon": 0.3,
             "remaining_epsilon": 7.1,
+            "mechanism": "DP-SGD (Gaussian noise on clipped per-record gradients)",
+            "training_epsilon": 2.6,
+            "max_grad_norm": 1.0,
+            "epochs": 2,
+            "batch_size": 50,
         }
         assert spent.actor == "trainer"
         assert spent.correlation_id == str(G)
@@ -100,6 +100,34 @@ async def test_events_are_recorded_once_in_log_order(tmp_path: Path) -> None:
         assert verified["head_seq"] == len(rows)
 
 
+async def test_a_fetch_is_appended_as_one_batch_once_per_event(tmp_path: Path) -> None:
+    async with running_audit(tmp_path, audit_checkpoint_every=7) as audit:
+        generator = uuid.uuid4()
+        first = await audit.publish(
+            TrainingProgress(generator_id=generator, epoch=0, total_epochs=40), actor="trainer"
+        )
+        await audit.until_count(1)
+        epochs = [
+            Envelope.wrap(
+                TrainingProgress(generator_id=generator, epoch=n, total_epochs=40),
+                actor="trainer",
+            )
+            for n in range(1, 31)
+        ]
+        # One send on one key: one fetch, with copies of two events and of a recorded one.
+        await audit.deliver_at_once(*epochs[:10], epochs[3], first, *epochs[10:], epochs[29])
+        await audit.until_count(31)
+        async with audit.service.database.sessions() as session:
+            rows = (await session.execute(select(audit_log).order_by(audit_log.c.seq))).all()
+            checkpoints = list(await session.scalars(select(audit_checkpoints.c.seq)))
+        assert [row.event_id for row in rows] == [str(e.event_id) for e in [first, *epochs]]
+        assert len({row.recorded_at for row in rows[1:]}) == 1  # one call for the whole fetch
+        assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(rows))
+        assert checkpoints == [7, 14, 21, 28]
+        verified = (await audit.call("GET", "/api/v1/audit/verify")).json()
+        assert (verified["ok"], verified["checkpoints_checked"]) == (True, 4)
+
+
 async def test_the_routes_admit_only_signed_admins(tmp_path: Path) -> None:
     async with running_audit(tmp_path) as audit:
         anonymous = await audit.client.get("/api/v1/audit/events")
@@ -118,7 +146,7 @@ async def test_the_routes_admit_only_signed_admins(tmp_path: Path) -> None:
 
 async def test_listing_filters_pages_and_exports_csv(tmp_path: Path) -> None:
     async with running_audit(tmp_path) as audit:
-        envelopes = await _deliver_flow(audit)
+        envelopes = await deliver_flow(audit)
 
         async def items(**params: Any) -> list[dict[str, Any]]:
             response = await audit.call("GET", "/api/v1/audit/events", params=params)
@@ -178,7 +206,7 @@ async def test_listing_filters_pages_and_exports_csv(tmp_path: Path) -> None:
 
 async def test_a_generator_trail_follows_its_ids(tmp_path: Path) -> None:
     async with running_audit(tmp_path) as audit:
-        await _deliver_flow(audit)
+        await deliver_flow(audit)
         response = await audit.call("GET", f"/api/v1/audit/generators/{G}/trail")
         assert response.status_code == 200, response.text
         trail = response.json()["items"]
@@ -231,7 +259,7 @@ async def test_checkpoints_every_n_records_and_on_demand(tmp_path: Path) -> None
 
 async def test_verify_names_the_first_tampered_record(tmp_path: Path) -> None:
     async with running_audit(tmp_path) as audit:
-        await _deliver_flow(audit)
+        await deliver_flow(audit)
         async with audit.service.database.engine.begin() as conn:
             await conn.execute(
                 text("UPDATE audit_log SET payload = :p WHERE seq = 9"),

@@ -80,7 +80,9 @@ def test_dp_generator_gets_the_guarantee_box(report: EvaluationReport) -> None:
     assert "ε = 3" in html
     assert "δ = 1e-05" in html
     assert "DP-SGD" in html
-    assert "noise_multiplier: 1.1" in html
+    # A reported DP parameter is a row of the privacy section's table, not a loose detail.
+    assert '<td class="num">1.1</td>' in html
+    assert "Noise multiplier" in html
 
 
 def test_skipped_sections_render() -> None:

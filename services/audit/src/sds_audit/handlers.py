@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from sds_audit.adapters import store
 from sds_audit.domain.chain import ChainVerifier, Checkpoint, Head, VerifyResult
 from sds_audit.domain.records import entry_of
-from sds_common.bus import Subscription
+from sds_common.bus import BatchItems, Subscription
 from sds_common.db import Database, UnitOfWork
-from sds_common.events import CATALOGUE, Envelope, Event
+from sds_common.events import CATALOGUE
 
 Clock = Callable[[], datetime]
 VERIFY_PAGE_SIZE = 10_000
+#: The name of the audit service's one batch subscription (and of its inbox rows).
+RECORD = "record"
 
 
 def utc_now() -> datetime:
@@ -36,21 +38,23 @@ class AuditLog:
 
 
 def subscriptions(audit: AuditLog) -> Sequence[Subscription]:
-    """One subscription per catalogue entry (every type and version), all appending to the log."""
-    handler = functools.partial(record_event, audit=audit)
+    """Every catalogue entry (type and version) in ONE batch subscription, ``RECORD``.
+
+    The consumer calls ``record_events`` once per fetch with all the fetch's fresh events, so a
+    batch costs one head lock and one insert per table.
+    """
+    handler = functools.partial(record_events, audit=audit)
     return [
-        Subscription(event=model, handler=handler, name=f"record:{event_type}.v{version}")
-        for (event_type, version), model in sorted(CATALOGUE.items())
+        Subscription.batch(model, handler, name=RECORD)
+        for (_type, _version), model in sorted(CATALOGUE.items())
     ]
 
 
-async def record_event(
-    envelope: Envelope, event: Event, uow: UnitOfWork, *, audit: AuditLog
-) -> None:
-    """Append one consumed event to the chain, in the consumer's transaction."""
-    await store.append(
+async def record_events(items: BatchItems, uow: UnitOfWork, *, audit: AuditLog) -> None:
+    """Append consumed events to the chain in fetch order, in the consumer's transaction."""
+    await store.append_many(
         uow.session,
-        entry_of(envelope, event),
+        [entry_of(envelope, event) for envelope, event in items],
         now=audit.clock(),
         signing_key=audit.signing_key,
         checkpoint_every=audit.checkpoint_every,

@@ -6,6 +6,10 @@ reads the new head, so seqs never fork and every ``prev_hash`` is the hash actua
 On SQLite every transaction starts with ``BEGIN IMMEDIATE`` (``sds_common.db.engine``), which
 already serialises writers (``FOR UPDATE`` renders as nothing there). The head seen by one
 transaction is cached on its session, so a batch of events costs one lock, not one per event.
+
+``append_many`` is the fast path the consumer uses: one head lock, one lookup of the batch's
+event ids, the chain computed in Python, then one multi-row insert per table (see
+``benchmarks/audit.py`` for what that buys).
 """
 
 from __future__ import annotations
@@ -14,8 +18,21 @@ from collections.abc import AsyncGenerator, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
-from sqlalchemy import RowMapping, Text, cast, insert, select, update
+from sqlalchemy import (
+    Insert,
+    RowMapping,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_audit.adapters.orm import (
@@ -31,12 +48,15 @@ from sds_audit.domain.chain import (
     Checkpoint,
     Head,
     as_utc,
+    canonical_json,
     sign_checkpoint,
 )
-from sds_audit.domain.records import AuditEntry, seal
+from sds_audit.domain.records import AuditEntry, seal_all
+from sds_audit.domain.stored import StoredRecord
 from sds_common.db import Database
 
 _HEAD_KEY = "sds_audit.head"
+_IN_CHUNK = 5000
 
 
 def _utc(value: datetime) -> datetime:
@@ -75,26 +95,85 @@ async def append(
     Returns:
         The new record, or None when the event is already in the log (a redelivery).
     """
+    records = await append_many(
+        session, [entry], now=now, signing_key=signing_key, checkpoint_every=checkpoint_every
+    )
+    return records[0] if records else None
+
+
+async def append_many(
+    session: AsyncSession,
+    entries: Sequence[AuditEntry],
+    *,
+    now: datetime,
+    signing_key: bytes,
+    checkpoint_every: int,
+) -> list[ChainRecord]:
+    """Append ``entries`` in order after the head, in the session's transaction.
+
+    Events already in the log (redeliveries), and second copies within ``entries``, are skipped.
+    A periodic checkpoint is signed at every seq that is a multiple of ``checkpoint_every``.
+
+    Returns:
+        The new records, in seq order.
+    """
+    if not entries:
+        return []
     head = await lock_head(session)
     # Checked under the head lock, so two writers cannot both miss the other's copy.
-    known = await session.scalar(
-        select(audit_log.c.seq).where(audit_log.c.event_id == entry.event_id)
-    )
-    if known is not None:
-        return None
-    record = seal(entry, head=head, recorded_at=_utc(now))
-    await session.execute(insert(audit_log), [_row(record)])
-    if entry.refs:
-        rows = [{"ref_type": kind, "ref_id": ref, "seq": record.seq} for kind, ref in entry.refs]
-        await session.execute(insert(audit_refs), rows)
-    new_head = Head(seq=record.seq, hash=record.hash)
-    await _move_head(session, new_head, now=now)
-    if checkpoint_every > 0 and record.seq % checkpoint_every == 0:
-        await _insert_checkpoint(
-            session,
-            sign_checkpoint(signing_key, head=new_head, created_at=_utc(now), reason="periodic"),
+    seen = await _known_event_ids(session, [entry.event_id for entry in entries])
+    fresh: list[AuditEntry] = []
+    for entry in entries:
+        if entry.event_id not in seen:
+            seen.add(entry.event_id)
+            fresh.append(entry)
+    if not fresh:
+        return []
+    recorded_at = _utc(now)
+    records = seal_all(fresh, head=head, recorded_at=recorded_at)
+    await write_records(session, records)
+    refs = [
+        {"ref_type": kind, "ref_id": ref, "seq": record.seq}
+        for entry, record in zip(fresh, records, strict=True)
+        for kind, ref in entry.refs
+    ]
+    await _write(session, audit_refs, refs)
+    last = records[-1]
+    await _move_head(session, Head(seq=last.seq, hash=last.hash), now=now)
+    if checkpoint_every > 0:
+        due = [
+            sign_checkpoint(
+                signing_key,
+                head=Head(seq=record.seq, hash=record.hash),
+                created_at=recorded_at,
+                reason="periodic",
+            )
+            for record in records
+            if record.seq % checkpoint_every == 0
+        ]
+        if due:
+            await session.execute(insert(audit_checkpoints), [_checkpoint_row(c) for c in due])
+    return records
+
+
+async def _known_event_ids(session: AsyncSession, event_ids: Sequence[str]) -> set[str]:
+    if session.get_bind().dialect.name == "postgresql":
+        # One array parameter: an IN list of a batch's ids cost SQLAlchemy more CPU than the
+        # query cost PostgreSQL.
+        ids = bindparam("ids", value=list(event_ids), type_=postgresql.ARRAY(String))
+        result = await session.scalars(
+            select(audit_log.c.event_id).where(audit_log.c.event_id == any_(ids))
         )
-    return record
+        return set(result)
+    known: set[str] = set()
+    # Chunks keep each statement under the drivers' bound-parameter limits.
+    for start in range(0, len(event_ids), _IN_CHUNK):
+        chunk = event_ids[start : start + _IN_CHUNK]
+        result = await session.scalars(
+            select(audit_log.c.event_id).where(audit_log.c.event_id.in_(chunk))
+        )
+        known.update(result)
+    return known
 
 
 async def checkpoint_head(
@@ -125,18 +204,52 @@ async def _move_head(session: AsyncSession, head: Head, *, now: datetime) -> Non
 
 
 async def _insert_checkpoint(session: AsyncSession, checkpoint: Checkpoint) -> None:
-    await session.execute(
-        insert(audit_checkpoints).values(
-            seq=checkpoint.seq,
-            hash=checkpoint.hash,
-            created_at=checkpoint.created_at,
-            reason=checkpoint.reason,
-            signature=checkpoint.signature,
-        )
+    await session.execute(insert(audit_checkpoints), [_checkpoint_row(checkpoint)])
+
+
+def _checkpoint_row(checkpoint: Checkpoint) -> dict[str, Any]:
+    return {
+        "seq": checkpoint.seq,
+        "hash": checkpoint.hash,
+        "created_at": checkpoint.created_at,
+        "reason": checkpoint.reason,
+        "signature": checkpoint.signature,
+    }
+
+
+async def write_records(session: AsyncSession, records: Sequence[ChainRecord]) -> None:
+    """Insert sealed records as they are (no head, no dedup: ``append_many`` does those)."""
+    await _write(session, audit_log, [row_of(record) for record in records])
+
+
+async def _write(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert ``rows`` in the session's transaction: ``COPY`` on PostgreSQL.
+
+    SQLAlchemy's per-row parameter processing of a multi-row insert was the largest share of
+    the audit service's CPU per event (``benchmarks/audit.py``); binary ``COPY`` through the
+    session's own asyncpg connection (same transaction) skips it.
+    """
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        statement = _log_insert(session) if table is audit_log else insert(table)
+        await session.execute(statement, rows)
+        return
+    columns = [column.name for column in table.c]
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    if not driver.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter opens the transaction with its first statement; a COPY
+        # sent before that would commit on its own.
+        await session.execute(select(literal(1)))
+    await driver.copy_records_to_table(
+        table.name, records=[tuple(row[name] for name in columns) for row in rows], columns=columns
     )
 
 
-def _row(record: ChainRecord) -> dict[str, Any]:
+def row_of(record: ChainRecord) -> dict[str, Any]:
+    """The ``audit_log`` row of a record: timestamps in UTC, JSON as its canonical text."""
     return {
         "seq": record.seq,
         "event_id": record.event_id,
@@ -150,8 +263,8 @@ def _row(record: ChainRecord) -> dict[str, Any]:
         "resource_id": record.resource_id,
         "correlation_id": record.correlation_id,
         "causation_id": record.causation_id,
-        "privacy": record.privacy,
-        "payload": record.payload,
+        "privacy": None if record.privacy is None else canonical_json(record.privacy).decode(),
+        "payload": canonical_json(record.payload).decode(),
         "prev_hash": record.prev_hash,
         "hash": record.hash,
     }
@@ -192,49 +305,100 @@ async def read_checkpoints(database: Database) -> list[Checkpoint]:
 
 async def iter_pages(
     database: Database, *, up_to: int, page_size: int = 10_000
-) -> AsyncGenerator[list[ChainRecord], None]:
+) -> AsyncGenerator[list[StoredRecord], None]:
     """Records 1..``up_to`` in seq order, ``page_size`` at a time (keyset, one short read each).
 
-    The JSON columns (and SQLite's text timestamps) are read as text and parsed with orjson and
-    ``datetime.fromisoformat``: SQLAlchemy's and the drivers' generic processing of those types
-    is what dominated verification time.
+    Rows come back as stored (``StoredRecord``): JSON as its text, timestamps as UTC text.
+    Decoding them into objects (SQLAlchemy's and the drivers' generic processing, then parsing
+    and re-serialising the JSON to hash it) is what dominated verification time. On PostgreSQL
+    the page is read through the asyncpg connection itself, for the same reason.
     """
-    sqlite = database.engine.dialect.name == "sqlite"
-    raw = {"payload", "privacy"} | ({"occurred_at", "recorded_at"} if sqlite else set())
-    columns = [cast(c, Text).label(c.name) if c.name in raw else c for c in audit_log.c]
-    statement = select(*columns).order_by(audit_log.c.seq).limit(page_size)
-    convert = _raw_sqlite_record if sqlite else _raw_record
+    postgres = database.engine.dialect.name == "postgresql"
+    read = _read_postgres_page if postgres else _read_sqlite_page
     after = 0
     while after < up_to:
-        async with database.sessions() as session:
-            result = await session.execute(
-                statement.where(audit_log.c.seq > after, audit_log.c.seq <= up_to)
-            )
-            page = [convert(row) for row in result]
+        page = await read(database, after=after, up_to=up_to, limit=page_size)
         if not page:
             return
         yield page
         after = page[-1].seq
 
 
-_OCCURRED, _RECORDED, _PRIVACY, _PAYLOAD = (
-    ChainRecord._fields.index(name) for name in ("occurred_at", "recorded_at", "privacy", "payload")
-)
+def _log_insert(session: AsyncSession) -> Insert:
+    """The audit_log insert, its JSON columns bound as the canonical text ``row_of`` makes."""
+    postgres = session.get_bind().dialect.name == "postgresql"
+    values: dict[str, Any] = {}
+    for column in audit_log.c:
+        if column.name in _JSON_COLUMNS:
+            text = bindparam(column.name, type_=Text())
+            # PostgreSQL's json type keeps the text as given; SQLite stores it as is.
+            values[column.name] = cast(text, column.type) if postgres else text
+        else:
+            values[column.name] = bindparam(column.name, type_=column.type)
+    return insert(audit_log).values(values)
 
 
-def _raw_record(row: Sequence[Any]) -> ChainRecord:
+_JSON_COLUMNS = frozenset({"privacy", "payload"})
+_UTC_TEXT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'
+
+
+def _postgres_page_sql() -> str:
+    columns = []
+    for column in audit_log.c:
+        if column.name in ("occurred_at", "recorded_at"):
+            columns.append(f"to_char({column.name} AT TIME ZONE 'UTC', '{_UTC_TEXT}')")
+        elif column.name in _JSON_COLUMNS:
+            columns.append(f"{column.name}::text")
+        else:
+            columns.append(column.name)
+    # Only the table's own names go into the text; the values are bound ($1..$3).
+    return (
+        f"SELECT {', '.join(columns)} FROM {audit_log.name} "  # noqa: S608
+        "WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3"
+    )
+
+
+_POSTGRES_PAGE = _postgres_page_sql()
+
+
+async def _read_postgres_page(
+    database: Database, *, after: int, up_to: int, limit: int
+) -> list[StoredRecord]:
+    async with database.engine.connect() as conn:
+        raw = await conn.get_raw_connection()
+        driver: Any = raw.driver_connection
+        rows = await driver.fetch(_POSTGRES_PAGE, after, up_to, limit)
+    return [StoredRecord._make(row) for row in rows]
+
+
+async def _read_sqlite_page(
+    database: Database, *, after: int, up_to: int, limit: int
+) -> list[StoredRecord]:
+    columns = [cast(c, Text).label(c.name) if c.name in _TEXT_ON_SQLITE else c for c in audit_log.c]
+    statement = (
+        select(*columns)
+        .where(audit_log.c.seq > after, audit_log.c.seq <= up_to)
+        .order_by(audit_log.c.seq)
+        .limit(limit)
+    )
+    async with database.sessions() as session:
+        result = await session.execute(statement)
+        return [_sqlite_record(row) for row in result]
+
+
+_TEXT_ON_SQLITE = _JSON_COLUMNS | {"occurred_at", "recorded_at"}
+_OCCURRED, _RECORDED = (StoredRecord._fields.index(name) for name in ("occurred_at", "recorded_at"))
+
+
+def _sqlite_record(row: Sequence[Any]) -> StoredRecord:
     values = list(row)
-    privacy = values[_PRIVACY]
-    values[_PRIVACY] = None if privacy is None else orjson.loads(privacy)
-    values[_PAYLOAD] = orjson.loads(values[_PAYLOAD])
-    return ChainRecord._make(values)
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff" (UTC, see ``_utc``) on SQLite.
+    values[_OCCURRED] = _sqlite_time_text(values[_OCCURRED])
+    values[_RECORDED] = _sqlite_time_text(values[_RECORDED])
+    return StoredRecord._make(values)
 
 
-def _raw_sqlite_record(row: Sequence[Any]) -> ChainRecord:
-    values = list(row)
-    privacy = values[_PRIVACY]
-    values[_PRIVACY] = None if privacy is None else orjson.loads(privacy)
-    values[_PAYLOAD] = orjson.loads(values[_PAYLOAD])
-    values[_OCCURRED] = datetime.fromisoformat(values[_OCCURRED])
-    values[_RECORDED] = datetime.fromisoformat(values[_RECORDED])
-    return ChainRecord._make(values)
+def _sqlite_time_text(value: str) -> str:
+    if len(value) == 26 and value[10] == " ":
+        return f"{value[:10]}T{value[11:]}Z"
+    return as_utc(datetime.fromisoformat(value)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -7,7 +7,8 @@ timestamps in UTC (see ``canonical_json``). The first record's ``prev_hash`` is
 whole chain after some record is still caught by the next signed checkpoint.
 
 Pure: no I/O. ``ChainVerifier`` is fed records page by page in seq order, so a caller can stream
-millions of rows through it in constant memory.
+millions of rows through it in constant memory; records as appended (``ChainRecord``) and as
+read back for verification (``sds_audit.domain.stored.StoredRecord``) both give their hash.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 
 import orjson
 
@@ -95,6 +96,39 @@ class ChainRecord(NamedTuple):
     def computed_hash(self) -> str:
         """The hash the record's fields give (equal to ``hash`` unless it was tampered with)."""
         return hashlib.sha256(canonical_json(self.canonical_fields())).hexdigest()
+
+
+class Verifiable(Protocol):
+    """What ``ChainVerifier`` reads of a record."""
+
+    @property
+    def seq(self) -> int:
+        """The record's place in the chain."""
+        ...
+
+    @property
+    def event_id(self) -> str:
+        """The recorded event's id."""
+        ...
+
+    @property
+    def event_type(self) -> str:
+        """The recorded event's type."""
+        ...
+
+    @property
+    def prev_hash(self) -> str:
+        """The stored hash of the record before it."""
+        ...
+
+    @property
+    def hash(self) -> str:
+        """The record's stored hash."""
+        ...
+
+    def computed_hash(self) -> str:
+        """The hash the record's stored fields give."""
+        ...
 
 
 def _utc_or_naive(value: datetime) -> datetime:
@@ -204,7 +238,7 @@ class ChainVerifier:
         """Whether a broken record was found (feeding more changes nothing)."""
         return self._broken is not None
 
-    def feed(self, records: Iterable[ChainRecord]) -> bool:
+    def feed(self, records: Iterable[Verifiable]) -> bool:
         """Check the next records (in seq order); return False once the chain is broken."""
         if self._broken is not None:
             return False
@@ -220,7 +254,7 @@ class ChainVerifier:
             self._prev_hash = record.hash
         return True
 
-    def _check(self, record: ChainRecord) -> VerifyResult | None:
+    def _check(self, record: Verifiable) -> VerifyResult | None:
         if record.seq != self._expected_seq:
             return self._fail(
                 self._expected_seq,
@@ -320,7 +354,7 @@ class ChainVerifier:
 
 
 def verify(
-    records: Iterable[ChainRecord],
+    records: Iterable[Verifiable],
     checkpoints: Iterable[Checkpoint],
     *,
     signing_key: bytes,

@@ -6,10 +6,9 @@ the chain (``seal``) once the store has told it the previous record.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sds_audit.domain.chain import ChainRecord, Head
 from sds_common.events import Envelope, Event
@@ -43,13 +42,20 @@ PRIVACY_FIELDS: Final = (
     "remaining_epsilon",
     "epsilon_spent",
     "reasons",
+    "mechanism",
+    "training_epsilon",
+    "epochs",
+    "batch_size",
 )
+_PRIVACY_FIELD_SET: Final = frozenset(PRIVACY_FIELDS)
 _PRIVACY_REQUESTS: Final = frozenset({"TrainingRequested"})
 
 
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
+class AuditEntry(NamedTuple):
     """An event as the log records it, before it has a place in the chain.
+
+    A named tuple: the consumer builds one per event, and a tuple is built several times faster
+    than a frozen dataclass.
 
     Attributes:
         refs: every (resource type, id) the event names, for trails and lookups.
@@ -100,12 +106,19 @@ def resource_of(event: Event, payload: Mapping[str, Any]) -> tuple[str, str]:
     key_field = event.key_field
     if key_field in {"generator_id", "user_id"} and payload.get("synthetic_dataset_id"):
         return "synthetic_dataset", str(payload["synthetic_dataset_id"])
-    return ID_FIELDS.get(key_field, key_field.removesuffix("_id")), event.partition_key()
+    # The payload's own text of the key (what refs and trails match on), else the model's.
+    key = payload.get(key_field)
+    resource_id = key if isinstance(key, str) else event.partition_key()
+    return ID_FIELDS.get(key_field, key_field.removesuffix("_id")), resource_id
 
 
 def refs_of(payload: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
     """Every resource id the payload names (explanation subjects mapped by kind)."""
-    refs = {(kind, str(payload[name])) for name, kind in ID_FIELDS.items() if payload.get(name)}
+    refs = {
+        (ID_FIELDS[name], str(value))
+        for name, value in payload.items()
+        if name in ID_FIELDS and value
+    }
     subject = payload.get("subject_id")
     if subject:
         refs.add((SUBJECT_KINDS.get(str(payload.get("kind")), "subject"), str(subject)))
@@ -122,10 +135,26 @@ def privacy_of(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any] | 
         if not isinstance(spec, Mapping):
             return {"dp": False}
         return {"dp": True, **{name: value for name, value in spec.items() if value is not None}}
-    facts = {name: payload[name] for name in PRIVACY_FIELDS if payload.get(name) is not None}
+    facts = {
+        name: value
+        for name, value in payload.items()
+        if name in _PRIVACY_FIELD_SET and value is not None
+    }
     if facts and payload.get("reason"):
         facts["reason"] = payload["reason"]  # why a reservation was released
     return facts or None
+
+
+def seal_all(
+    entries: Iterable[AuditEntry], *, head: Head, recorded_at: datetime
+) -> list[ChainRecord]:
+    """Place ``entries`` one after the other after ``head`` and compute their hashes."""
+    records: list[ChainRecord] = []
+    for entry in entries:
+        record = seal(entry, head=head, recorded_at=recorded_at)
+        records.append(record)
+        head = Head(seq=record.seq, hash=record.hash)
+    return records
 
 
 def seal(entry: AuditEntry, *, head: Head, recorded_at: datetime) -> ChainRecord:

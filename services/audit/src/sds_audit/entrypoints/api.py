@@ -1,14 +1,21 @@
-"""Routes of ``/audit`` (admin only): the log, its export, trails, verification, checkpoints."""
+"""Routes of ``/audit`` (admin only): the log, its export, trails, verification, checkpoints,
+and each generator's compliance outputs (privacy report and model card as JSON, HTML or PDF).
 
+Admin only, the compliance outputs included: project membership lives in the gateway, and the
+audit service keeps no copy of it.
+"""
+
+import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import HTMLResponse, StreamingResponse
 from fastapi.routing import APIRoute
 
-from sds_audit import handlers, queries
+from sds_audit import handlers, queries, reports
+from sds_audit.domain.compliance import ModelCard, PrivacyReport
 from sds_audit.entrypoints.deps import (
     PROBLEM_MEDIA_TYPE,
     AuditApi,
@@ -23,6 +30,9 @@ from sds_audit.entrypoints.schemas import (
     Trail,
     VerifyOut,
 )
+from sds_audit.rendering.document import Document, model_card_document, privacy_report_document
+from sds_audit.rendering.html import render_html
+from sds_audit.rendering.pdf import render_pdf
 from sds_common.auth import Identity
 
 MAX_LIMIT = 1000
@@ -108,6 +118,48 @@ def router(parts: AuditApi) -> APIRouter:
             records = await queries.generator_trail(session, generator_id)
         return Trail(generator_id=generator_id, items=[AuditRecord.of(r) for r in records])
 
+    @api.get(
+        "/generators/{generator_id}/privacy-report",
+        response_model=PrivacyReport,
+        responses={
+            **_problems(404),
+            200: {"content": {"text/html": {}, "application/pdf": {}}},
+        },
+        summary="A generator's privacy report: guarantee, budget, risks, GDPR/HIPAA, trail",
+    )
+    async def privacy_report(
+        generator_id: str,
+        _admin: Annotated[Identity, admin],
+        output: Annotated[OutputFormat, Query(alias="format")] = "json",
+    ) -> PrivacyReport | Response:
+        report = await reports.generator_privacy_report(audit, generator_id)
+        if report is None:
+            raise _unknown(generator_id)
+        return await _render(
+            report, privacy_report_document(report), output, name=f"privacy-report-{generator_id}"
+        )
+
+    @api.get(
+        "/generators/{generator_id}/model-card",
+        response_model=ModelCard,
+        responses={
+            **_problems(404),
+            200: {"content": {"text/html": {}, "application/pdf": {}}},
+        },
+        summary="A generator's model card: details, training data, privacy, evaluation, use",
+    )
+    async def model_card(
+        generator_id: str,
+        _admin: Annotated[Identity, admin],
+        output: Annotated[OutputFormat, Query(alias="format")] = "json",
+    ) -> ModelCard | Response:
+        card = await reports.generator_model_card(audit, generator_id)
+        if card is None:
+            raise _unknown(generator_id)
+        return await _render(
+            card, model_card_document(card), output, name=f"model-card-{generator_id}"
+        )
+
     @api.post(
         "/checkpoints",
         status_code=201,
@@ -121,3 +173,29 @@ def router(parts: AuditApi) -> APIRouter:
         return CheckpointOut.of(signed)
 
     return api
+
+
+OutputFormat = Literal["json", "html", "pdf"]
+Output = TypeVar("Output", PrivacyReport, ModelCard)
+
+
+def _unknown(generator_id: str) -> AuditHTTPError:
+    return AuditHTTPError(
+        404, "unknown_generator", f"the audit log has no record of generator {generator_id}"
+    )
+
+
+async def _render(
+    content: Output, document: Document, output: OutputFormat, *, name: str
+) -> Output | Response:
+    """``content`` as JSON, or its document as self-contained HTML or as a PDF attachment."""
+    if output == "json":
+        return content
+    if output == "html":
+        return HTMLResponse(render_html(document))
+    pdf = await asyncio.to_thread(render_pdf, document)  # reportlab is CPU-bound
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
+    )

@@ -49,9 +49,28 @@ class RowEncoder:
 
     @classmethod
     def fit(
-        cls, frame: pd.DataFrame, columns: Sequence[ColumnInfo], *, max_categories: int
+        cls,
+        frame: pd.DataFrame,
+        columns: Sequence[ColumnInfo],
+        *,
+        max_categories: int,
+        vocabulary_from: Sequence[pd.DataFrame] = (),
     ) -> RowEncoder:
-        """Learn scales and category sets from (real training) rows."""
+        """Learn scales from (real training) rows and category slots from every compared table.
+
+        Args:
+            frame: the real training rows; numeric centres and spreads come from them alone.
+            columns: the columns of the distance space.
+            max_categories: one-hot slots per categorical column (the most frequent values);
+                rarer values share one overflow slot.
+            vocabulary_from: the other tables whose rows will be compared (holdout,
+                synthetic, canaries). Their values are counted with ``frame``'s when the slots
+                are chosen, so a value only they hold still gets a slot of its own. Without
+                them every value unseen in ``frame`` lands in the overflow slot and two
+                DIFFERENT unseen values look identical: a holdout row's rare category would
+                "match" a synthetic row's rare bucket (released as missing) exactly, pulling
+                non-members towards the synthetic rows and biasing the membership attack.
+        """
         blocks: list[_Block] = []
         pos = 0
         for info in columns:
@@ -65,7 +84,10 @@ class RowEncoder:
                 )
                 pos += 2
             else:
-                counts = pd.Series(to_labels(frame[info.name], info.kind)).value_counts()
+                labels = [to_labels(f[info.name], info.kind) for f in (frame, *vocabulary_from)]
+                counts = pd.Series(np.concatenate(labels)).value_counts(sort=False)
+                # Most frequent first; ties in first-seen order, so the layout is deterministic.
+                counts = counts.iloc[np.argsort(-counts.to_numpy(), kind="stable")]
                 cats = tuple(str(c) for c in counts.index[:max_categories])
                 # One slot per kept category plus one for every other value.
                 blocks.append(_Block(info, pos, pos + len(cats) + 1, categories=cats))

@@ -97,6 +97,25 @@ def _contradiction(risk: PrivacyRiskSection, guarantee: PrivacyGuarantee) -> Pri
     return risk.model_copy(update={"notes": [warning, *risk.notes]})
 
 
+def _checked(guarantee: PrivacyGuarantee, risk: PrivacyRiskSection) -> PrivacyGuarantee:
+    """The guarantee with what this evaluation's membership attack says about it."""
+    bound = next((m.value for m in risk.metrics if m.key == "mia_epsilon_lower_bound"), None)
+    if guarantee.epsilon is None or bound is None:
+        return guarantee
+    if bound <= guarantee.epsilon:
+        check = (
+            f"Consistent with the data: the membership attack below proves ε ≥ {bound:.3g}, "
+            f"within the claimed ε = {guarantee.epsilon:.3g}. An attack can refute a claim, "
+            "never prove it."
+        )
+    else:
+        check = (
+            f"CONTRADICTED by the data: the membership attack below proves ε ≥ {bound:.3g}, "
+            f"above the claimed ε = {guarantee.epsilon:.3g}."
+        )
+    return guarantee.model_copy(update={"empirical_check": check})
+
+
 def evaluate(
     *,
     real_train: pd.DataFrame,
@@ -185,6 +204,7 @@ def _evaluate(
         seed=seed,
     )
     risk = _contradiction(risk, guarantee)
+    guarantee = _checked(guarantee, risk)
     timings["privacy_risk"] = time.perf_counter() - started
     return EvaluationReport(
         seed=seed,

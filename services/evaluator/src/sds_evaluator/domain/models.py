@@ -169,16 +169,62 @@ class AttributeInference(_Frozen):
     member_advantage: float
 
 
+class MembershipInference(_Frozen):
+    """The membership-inference attack and the empirical epsilon lower bound it implies.
+
+    Members are training rows, non-members holdout rows; the score is minus the distance to the
+    closest synthetic row (see ``empirical_dp`` for the bound).
+
+    Attributes:
+        attack_auc: ROC AUC of the attack (0.5: a coin flip).
+        epsilon_lower_bound: epsilon is at least this, with ``confidence`` (0: no evidence).
+        epsilon_point_estimate: log(TPR / FPR) at the chosen threshold, without confidence
+            bounds.
+        confidence: the probability the bound holds over the sampling of attack rows.
+        max_detectable: the largest bound these sample sizes could ever show; a claimed
+            epsilon above it cannot be refuted by this audit.
+        delta: the delta the bound was computed at (the generator's claim, 0 if none).
+        tpr: rate of the flagged event in the group it was meant to find (evaluation half).
+        fpr: rate of the same event in the other group (evaluation half).
+        rows_per_side: members (and non-members) in the evaluation half.
+    """
+
+    attack_auc: float
+    epsilon_lower_bound: float
+    epsilon_point_estimate: float
+    confidence: float
+    max_detectable: float
+    delta: float
+    tpr: float
+    fpr: float
+    rows_per_side: int
+
+
 class PrivacyRiskSection(_Frozen):
     status: SectionStatus
     metrics: list[Metric] = Field(default_factory=list)
+    membership_inference: MembershipInference | None = None
     attribute_inference: list[AttributeInference] = Field(default_factory=list)
     rows_used: dict[str, int] = Field(default_factory=dict)
     notes: list[str] = Field(default_factory=list)
 
 
+class GuaranteeParameter(_Frozen):
+    """One parameter of the guarantee, with its value and meaning in plain words."""
+
+    key: str
+    label: str
+    value: str
+    meaning: str
+
+
 class PrivacyGuarantee(_Frozen):
-    """The formal guarantee the generator claims (from training, not measured here)."""
+    """The formal guarantee the generator claims (from training, not measured here).
+
+    The accountant's parameters are None when the trainer did not report them; ``explained``
+    lists the reported ones in plain words (``sds_common.privacy.explain``), and
+    ``empirical_check`` says whether this evaluation's membership attack agrees with the claim.
+    """
 
     differentially_private: bool
     epsilon: float | None = None
@@ -186,6 +232,17 @@ class PrivacyGuarantee(_Frozen):
     mechanism: str | None = None
     details: dict[str, str] = Field(default_factory=dict)
     meaning: str
+    accountant: str | None = None
+    preprocessing_epsilon: float | None = None
+    training_epsilon: float | None = None
+    noise_multiplier: float | None = None
+    sample_rate: float | None = None
+    steps: int | None = None
+    epochs: int | None = None
+    max_grad_norm: float | None = None
+    batch_size: int | None = None
+    explained: list[GuaranteeParameter] = Field(default_factory=list)
+    empirical_check: str | None = None
 
 
 class EvaluationReport(_Frozen):

@@ -33,6 +33,7 @@ from sds_evaluator.domain.models import (
     AttributeInference,
     ColumnInfo,
     EvaluationConfig,
+    MembershipInference,
     PrivacyRiskSection,
 )
 from sds_evaluator.domain.privacy_metrics import risk_metrics
@@ -148,7 +149,12 @@ def privacy_risk_section(
         "holdout": sample_rows(real_holdout, limit=n, seed=seed + 1),
         "synthetic": sample_rows(synthetic, limit=config.max_privacy_rows, seed=seed + 2),
     }
-    encoder = RowEncoder.fit(frames["train"], columns, max_categories=config.max_onehot_categories)
+    encoder = RowEncoder.fit(
+        frames["train"],
+        columns,
+        max_categories=config.max_onehot_categories,
+        vocabulary_from=[frames["holdout"], frames["synthetic"]],
+    )
     vectors = {name: encoder.transform(frame) for name, frame in frames.items()}
     # One product per table pair serves both directions: synthetic -> real for DCR, and
     # real -> synthetic for membership inference.
@@ -204,6 +210,17 @@ def privacy_risk_section(
     return PrivacyRiskSection(
         status="ok",
         metrics=metrics,
+        membership_inference=MembershipInference(
+            attack_auc=mia_auc,
+            epsilon_lower_bound=eps.lower_bound,
+            epsilon_point_estimate=eps.point_estimate,
+            confidence=eps.confidence,
+            max_detectable=eps.max_detectable,
+            delta=delta,
+            tpr=eps.tpr,
+            fpr=eps.fpr,
+            rows_per_side=eps.rows_per_side,
+        ),
         attribute_inference=inference,
         rows_used={"train": n, "holdout": n, "synthetic": len(frames["synthetic"])},
         notes=notes,

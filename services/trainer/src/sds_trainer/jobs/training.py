@@ -50,6 +50,7 @@ from sds_common.jobs import (
     JobHandedBackError,
     cancel_requested,
 )
+from sds_common.privacy.explain import mechanism_of
 from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_report_key
@@ -311,6 +312,15 @@ class TrainingJob:
                 sample_rate=report.sample_rate,
                 steps=report.steps,
                 remaining_epsilon=remaining,
+                mechanism=mechanism_of(
+                    noise_multiplier=report.noise_multiplier,
+                    steps=report.steps,
+                    preprocessing_epsilon=report.preprocessing_epsilon,
+                ),
+                training_epsilon=report.training_epsilon,
+                max_grad_norm=report.max_grad_norm,
+                epochs=report.epochs,
+                batch_size=report.batch_size or None,
             )
         )
         if released > 0:

@@ -1,0 +1,1 @@
+"""Compliance outputs as documents: one neutral form, rendered as HTML or PDF."""
