@@ -13,7 +13,7 @@ from sds_studio.embedded import SPECS, build_app, embedded_settings
 async def test_every_service_is_ready_in_one_process(tmp_path: Path) -> None:
     settings = embedded_settings(data_dir=tmp_path)
     app = build_app(settings)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://studio") as client:
             ready = await client.get("/ready")

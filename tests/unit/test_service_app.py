@@ -88,7 +88,7 @@ def _app(*, metrics: Metrics, ready_checks: dict[str, ReadyCheck] | None = None)
 
 @asynccontextmanager
 async def _client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
             yield client

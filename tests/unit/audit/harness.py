@@ -125,7 +125,7 @@ async def running_audit(tmp_path: Path, **overrides: Any) -> AsyncIterator[Audit
     broker = MemoryBroker()
     service = bootstrap(settings, broker=broker)
     app = create_app(service)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
             yield AuditHarness(client=client, broker=broker, service=service, settings=settings)

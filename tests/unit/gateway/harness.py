@@ -204,7 +204,7 @@ async def running_gateway(
     app = create_app(service)
     if extend is not None:
         extend(app, service)
-    async with LifespanManager(app) as manager:
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
             yield Harness(

@@ -229,7 +229,7 @@ async def test_requests_without_a_signed_identity_are_not_forwarded(
     assert forwarding is not None
     app = FastAPI()
     app.include_router(forwarding, prefix="/api/v1")
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             response = await client.get(

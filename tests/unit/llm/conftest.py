@@ -130,7 +130,7 @@ async def harness(
     )
     parts_of(service).assistant.provider._sleep = no_sleep
     app = create_app(service)
-    async with LifespanManager(app):
+    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://llm") as client:
             yield Harness(service, client, broker)
