@@ -21,7 +21,7 @@ from sds_gateway.adapters.orm import (
 from sds_gateway.adapters.records import member_role, utc
 from sds_gateway.domain.access import Need, authorise, capped_role, scope_of
 from sds_gateway.domain.errors import NotFound
-from sds_gateway.domain.methods import is_dp
+from sds_gateway.domain.methods import is_dp, privacy_problems
 from sds_gateway.domain.status import DatasetStatus
 from sds_gateway.schemas.common import Job, Page
 from sds_gateway.schemas.datasets import BudgetTotals, Dataset, LedgerEntry, PrivacyBudget
@@ -226,6 +226,7 @@ async def validate_privacy(
             f"method {request.method!r} is not differentially private: privacy settings would "
             "be ignored"
         )
+    reasons += privacy_problems(request.method, request.privacy)
     if row["status"] != DatasetStatus.READY or train_rows is None:
         reasons.append(
             f"the dataset is {row['status']}; its privacy can be checked once it is ready"

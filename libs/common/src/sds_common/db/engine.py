@@ -15,6 +15,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+#: Execution option of connections that only read (see ``Database.reads``): on SQLite their
+#: transaction is a plain deferred ``BEGIN``, so it neither waits for the write lock nor holds it.
+READ_ONLY_OPTION = "sds_read_only"
 
 
 def is_sqlite(url: str) -> bool:
@@ -66,6 +69,10 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
 
     @event.listens_for(sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get(READ_ONLY_OPTION):
+            # A reader in WAL mode sees a consistent snapshot without any lock writers wait on.
+            conn.exec_driver_sql("BEGIN")
+            return
         # IMMEDIATE takes the write lock up front: two writers never deadlock on lock upgrade,
         # and conditional updates (budget reservations) are serialised like on PostgreSQL.
         conn.exec_driver_sql("BEGIN IMMEDIATE")

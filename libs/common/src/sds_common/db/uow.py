@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import MetaData, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from sds_common.db.engine import READ_ONLY_OPTION
 from sds_common.db.messaging import MessagingTables, add_messaging_tables
 from sds_common.events.base import Envelope, Event
 from sds_common.telemetry.tracing import inject_trace_headers
@@ -107,7 +108,11 @@ class UnitOfWork:
 
 
 class Database:
-    """A service's engine, session factory and messaging tables.
+    """A service's engine, session factories and messaging tables.
+
+    ``sessions`` opens sessions for any work (``unit_of_work`` for writes); ``reads`` opens
+    sessions for reads only, which on SQLite run in a deferred transaction (see
+    ``create_engine``). A ``reads`` session that writes may fail with "database is locked".
 
     Args:
         engine: the async engine (see ``create_engine``).
@@ -127,6 +132,14 @@ class Database:
         self.tables = add_messaging_tables(metadata)
         self.topic_name = topic_name
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        # Only for sessions that never write: on SQLite a read then does not queue behind (or
+        # block) the writers for the database's single write lock; on PostgreSQL it is the same
+        # as ``sessions``.
+        self.reads = async_sessionmaker(
+            engine.execution_options(**{READ_ONLY_OPTION: True}),
+            expire_on_commit=False,
+            autoflush=False,
+        )
         self._outbox_listeners: list[Callable[[], Any]] = []
 
     def on_outbox_write(self, listener: Callable[[], Any]) -> None:

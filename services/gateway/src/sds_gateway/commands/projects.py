@@ -12,6 +12,7 @@ from sds_common.db import Database, UnitOfWork
 from sds_common.events import DatasetDeleted
 from sds_gateway.adapters.orm import datasets, project_members, projects, users
 from sds_gateway.adapters.records import advance, member_role, utcnow
+from sds_gateway.commands.members import announce_membership
 from sds_gateway.domain.access import Need, ProjectRole, authorise, require_person
 from sds_gateway.domain.status import DATASET_RANK, DatasetStatus
 from sds_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
@@ -20,7 +21,8 @@ from sds_gateway.views import project_view
 
 async def remember_user(database: Database, user: Identity) -> None:
     """Record a user on first sight, and their email and role when these change."""
-    async with database.sessions() as session:
+    # Every request passes here: the lookup must not wait for SQLite's write lock.
+    async with database.reads() as session:
         known = (
             await session.execute(
                 select(users.c.email, users.c.role).where(users.c.id == user.user_id)
@@ -43,7 +45,10 @@ async def remember_user(database: Database, user: Identity) -> None:
 
 
 async def create_project(database: Database, user: Identity, request: ProjectCreate) -> Project:
-    """Create a project; its creator becomes its owner (a person, not an API key)."""
+    """Create a project; its creator becomes its owner (a person, not an API key).
+
+    The ownership is announced like any other membership (``ProjectMembershipChanged``).
+    """
     require_person(user, action="create projects")
     project_id = str(uuid.uuid4())
     now = utcnow()
@@ -65,6 +70,9 @@ async def create_project(database: Database, user: Identity, request: ProjectCre
                 role=ProjectRole.OWNER,
                 created_at=now,
             )
+        )
+        await announce_membership(
+            uow, project_id=project_id, user_id=user.user_id, role=ProjectRole.OWNER, was=None
         )
         row = (await uow.session.execute(select(projects).where(projects.c.id == project_id))).one()
     return project_view(row._mapping, ProjectRole.OWNER)

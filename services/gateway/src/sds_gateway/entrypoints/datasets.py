@@ -93,7 +93,7 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
         limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
         cursor: str | None = None,
     ) -> Page[Dataset]:
-        async with gateway.database.sessions() as session:
+        async with gateway.database.reads() as session:
             return await queries.list_datasets(
                 session,
                 user,
@@ -105,7 +105,7 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
 
     @api.get("/{dataset_id}", summary="Get a dataset")
     async def get_dataset(dataset_id: str, user: Annotated[Identity, user_dep]) -> Dataset:
-        async with gateway.database.sessions() as session:
+        async with gateway.database.reads() as session:
             row, _ = await load_visible(
                 session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
             )
@@ -132,7 +132,7 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
         summary="The dataset's statistical profile (once ready)",
     )
     async def get_profile(dataset_id: str, user: Annotated[Identity, user_dep]) -> Response:
-        async with gateway.database.sessions() as session:
+        async with gateway.database.reads() as session:
             row, _ = await load_visible(
                 session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
             )
@@ -151,7 +151,7 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
 
     @api.get("/{dataset_id}/privacy-budget", summary="The dataset's privacy-budget ledger")
     async def get_budget(dataset_id: str, user: Annotated[Identity, user_dep]) -> PrivacyBudget:
-        async with gateway.database.sessions() as session:
+        async with gateway.database.reads() as session:
             return await queries.privacy_budget(session, user, dataset_id=dataset_id)
 
     return api
