@@ -127,3 +127,43 @@ async def test_a_method_without_dp_is_refused(tmp_path: Path) -> None:
     assert body["reasons"] == [
         "method 'ctgan' is not differentially private: privacy settings would be ignored"
     ]
+
+
+async def test_marginal_methods_need_only_epsilon_and_refuse_dp_sgd_settings(
+    tmp_path: Path,
+) -> None:
+    async with running_gateway(tmp_path) as gw:
+        dataset_id = await _dataset(gw)
+        plain = await gw.call(
+            "POST",
+            PATH,
+            json={"dataset_id": dataset_id, "method": "aim", "privacy": {"epsilon": 1.0}},
+        )
+        dp_sgd = await gw.call(
+            "POST",
+            PATH,
+            json={
+                "dataset_id": dataset_id,
+                "method": "mst",
+                "privacy": {"epsilon": 1.0, "max_grad_norm": 1.0},
+            },
+        )
+        created = await gw.call(
+            "POST",
+            "/api/v1/generators",
+            json={
+                "dataset_id": dataset_id,
+                "method": "aim",
+                "privacy": {"epsilon": 1.0, "accountant": "prv"},
+            },
+        )
+    assert plain.json()["ok"] is True, plain.text
+    assert plain.json()["delta"] == 1000**-1.5
+    body = dp_sgd.json()
+    assert body["ok"] is False
+    assert body["reasons"] == [
+        "method 'mst' measures noisy marginals and accounts in zCDP; 'max_grad_norm' applies "
+        "to DP-SGD methods only: drop it"
+    ]
+    assert created.status_code == 422, created.text
+    assert "'accountant' applies to DP-SGD methods only" in created.text

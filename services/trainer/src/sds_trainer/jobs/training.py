@@ -102,7 +102,9 @@ class TrainingJob:
         model: Synthesizer = synthesizer_cls()
         # ``public_metadata`` and ``seed`` are ours (column specs, fit seed), not the model's.
         params = {k: v for k, v in request.params.items() if k not in ("public_metadata", "seed")}
-        if self.settings.trainer_default_epochs and "epochs" not in params:
+        # Methods that run in rounds (aim, mst) take no epochs.
+        epochs = getattr(synthesizer_cls, "trains_in_epochs", True)
+        if self.settings.trainer_default_epochs and "epochs" not in params and epochs:
             params["epochs"] = self.settings.trainer_default_epochs
         if self.settings.trainer_device and "device" not in params:
             params["device"] = self.settings.trainer_device
@@ -379,7 +381,7 @@ class TrainingJob:
                     epsilon=spent,
                     delta=reservation.delta,
                     preprocessing_epsilon=0.0,
-                    accountant=request.privacy.accountant if request.privacy else "rdp",
+                    accountant=_accountant_name(request),
                     remaining_epsilon=remaining,
                 )
             )
@@ -517,6 +519,17 @@ def _column_specs(
             )
         )
     return specs
+
+
+def _accountant_name(request: TrainingRequested) -> str:
+    """The accountant a method's charges are in (zCDP for aim/mst, the request's otherwise)."""
+    try:
+        declared = getattr(get_synthesizer(request.method), "accountant", None)
+    except InvalidTrainingConfig:
+        declared = None
+    if isinstance(declared, str):
+        return declared
+    return request.privacy.accountant if request.privacy else "rdp"
 
 
 def _shareable_losses(losses: dict[str, float], *, private: bool) -> dict[str, float]:

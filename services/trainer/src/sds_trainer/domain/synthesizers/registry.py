@@ -6,10 +6,13 @@ from sds_trainer.domain.synthesizers.base import Synthesizer
 from sds_trainer.domain.synthesizers.ctgan_peer import CTGANPeerSynthesizer
 from sds_trainer.domain.synthesizers.dp_ctgan import DPCTGANSynthesizer
 from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig
+from sds_trainer.domain.synthesizers.marginal import AIMSynthesizer, MSTSynthesizer
 
 SYNTHESIZERS: dict[str, type[Synthesizer]] = {
     DPCTGANSynthesizer.name: DPCTGANSynthesizer,
     CTGANPeerSynthesizer.name: CTGANPeerSynthesizer,
+    AIMSynthesizer.name: AIMSynthesizer,
+    MSTSynthesizer.name: MSTSynthesizer,
 }
 
 
