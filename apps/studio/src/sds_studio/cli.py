@@ -46,7 +46,7 @@ def up(
     settings = embedded_settings(data_dir=data_dir, http_host=host, http_port=port)
     configure_logging(settings, exclusive=True)
     console.print(f"Synthetic Data Studio (embedded) on http://{host}:{port}  data: {data_dir}")
-    asyncio.run(serve(build_app(settings), settings))
+    asyncio.run(serve(build_app(settings), settings, freeze_heap=True))
 
 
 @app.command()
@@ -68,7 +68,13 @@ def demo(
     async def run() -> bool:
         stop = asyncio.Event()
         server = asyncio.create_task(
-            serve(build_app(settings), settings, shutdown_event=stop, handle_signals=False)
+            serve(
+                build_app(settings),
+                settings,
+                shutdown_event=stop,
+                handle_signals=False,
+                freeze_heap=True,
+            )
         )
         try:
             base = f"http://{settings.http_host}:{settings.http_port}"

@@ -7,10 +7,11 @@ emit a real ``BEGIN`` so both databases give the unit of work the same transacti
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -18,6 +19,13 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 #: Execution option of connections that only read (see ``Database.reads``): on SQLite their
 #: transaction is a plain deferred ``BEGIN``, so it neither waits for the write lock nor holds it.
 READ_ONLY_OPTION = "sds_read_only"
+#: A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out.
+#: SQLAlchemy's ``pool_pre_ping`` pings on EVERY checkout, which on asyncpg is three round trips
+#: (BEGIN, a query, ROLLBACK) before each transaction: it doubled the round trips of a one-insert
+#: unit of work and drove the bus's latency tail (``make bench-bus``). A connection in steady
+#: use is known to work; one that idled (a database restart, a proxy's idle timeout) is checked.
+IDLE_PING_S = 10.0
+_IDLE_SINCE = "sds_idle_since"
 
 
 def is_sqlite(url: str) -> bool:
@@ -25,7 +33,9 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, schema: str | None = None, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, schema: str | None = None, echo: bool = False, idle_ping_s: float = IDLE_PING_S
+) -> AsyncEngine:
     """Create an async engine.
 
     Args:
@@ -33,6 +43,8 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
         schema: PostgreSQL schema the service owns; becomes the connection's ``search_path``.
             Ignored on SQLite, where each service has its own file.
         echo: log SQL.
+        idle_ping_s: PostgreSQL: a pooled connection idle for longer is pinged before use, and
+            replaced if the ping fails (see :data:`IDLE_PING_S`).
 
     Returns:
         The engine. The schema itself is created by migrations (``ensure_schema``).
@@ -50,8 +62,36 @@ def create_engine(url: str, *, schema: str | None = None, echo: bool = False) ->
         if not _SCHEMA_RE.match(schema):
             raise ValueError(f"invalid schema name {schema!r}")
         kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
-    kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
-    return create_async_engine(url, **kwargs)
+    kwargs.update(pool_size=10, max_overflow=10)
+    engine = create_async_engine(url, **kwargs)
+    _install_idle_ping(engine, idle_s=idle_ping_s)
+    return engine
+
+
+def _install_idle_ping(engine: AsyncEngine, *, idle_s: float) -> None:
+    """Ping a pooled connection before use only when it has been idle for ``idle_s``.
+
+    A failed ping raises ``DisconnectionError``, on which the pool discards the connection and
+    checks out another (SQLAlchemy's documented pessimistic-disconnect pattern). A connection
+    that breaks while in steady use fails its statement once and is invalidated; callers retry
+    (consumers by their bounded retries).
+    """
+    sync_engine = engine.sync_engine
+    dialect = engine.dialect
+
+    @event.listens_for(sync_engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(sync_engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < idle_s:
+            return  # just connected, or in steady use
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"stale pooled connection: {error}") from error
 
 
 def _install_sqlite_hooks(engine: AsyncEngine) -> None:

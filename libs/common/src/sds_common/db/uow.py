@@ -99,7 +99,10 @@ class UnitOfWork:
         rows, self._pending = self._pending, []
         # A list of parameter sets is an executemany, which SQLAlchemy sends as multi-row
         # INSERTs (in list order, so ids, and therefore publication order, follow emit order).
-        await self.session.execute(insert(self._tables.outbox), rows)
+        # On the session's connection (Core): the outbox is a plain table, and the ORM's
+        # execute path cost more than the insert itself.
+        connection = await self.session.connection()
+        await connection.execute(insert(self._tables.outbox), rows)
 
     @property
     def wrote_outbox(self) -> bool:

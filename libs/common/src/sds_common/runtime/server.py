@@ -13,12 +13,15 @@ import contextlib
 import logging
 import math
 import signal
+import socket
 import threading
 from collections.abc import Callable, Generator
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import uvicorn
+
+from sds_common.runtime.heap import freeze_startup_heap
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -40,9 +43,15 @@ class _GracefulServer(uvicorn.Server):
     143 before the caller can flush traces; here the caller's code simply continues.
     """
 
-    def __init__(self, config: uvicorn.Config, *, handle_signals: bool) -> None:
+    def __init__(self, config: uvicorn.Config, *, handle_signals: bool, freeze_heap: bool) -> None:
         super().__init__(config)
         self._handle_signals = handle_signals
+        self._freeze_heap = freeze_heap
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self._freeze_heap and self.started:
+            freeze_startup_heap()  # after the lifespan built every service
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -74,6 +83,7 @@ async def serve(
     grace_period_s: float = DEFAULT_GRACE_PERIOD_S,
     shutdown_event: asyncio.Event | None = None,
     handle_signals: bool = True,
+    freeze_heap: bool = False,
 ) -> None:
     """Serve ``app`` on ``settings.http_host:http_port`` until a signal or ``shutdown_event``.
 
@@ -88,6 +98,9 @@ async def serve(
             to whole seconds).
         shutdown_event: Setting it starts a graceful shutdown (for embedding and tests).
         handle_signals: Install SIGTERM/SIGINT handlers (main thread only).
+        freeze_heap: Once started, exempt the start-up heap from garbage collection
+            (:func:`.heap.freeze_startup_heap`); for a process that serves until it exits, not
+            for one that builds many apps (tests).
 
     Raises:
         RuntimeError: The server could not start (port in use, lifespan startup failed).
@@ -104,7 +117,7 @@ async def serve(
         # uvicorn takes whole seconds
         timeout_graceful_shutdown=max(math.ceil(grace_period_s), 0),
     )
-    server = _GracefulServer(config, handle_signals=handle_signals)
+    server = _GracefulServer(config, handle_signals=handle_signals, freeze_heap=freeze_heap)
 
     async def stop_when_set(event: asyncio.Event) -> None:
         await event.wait()
@@ -138,4 +151,4 @@ def run(
         settings: See :func:`serve`.
         grace_period_s: See :func:`serve`.
     """
-    asyncio.run(serve(app, settings, grace_period_s=grace_period_s))
+    asyncio.run(serve(app, settings, grace_period_s=grace_period_s, freeze_heap=True))
