@@ -88,3 +88,33 @@ async def test_a_project_keeps_at_least_one_owner(tmp_path: Path) -> None:
         roles = (await gw.call("GET", members, user=CAROL)).json()
         assert [(m["user_id"], m["role"]) for m in roles] == [("carol", "owner")]
         assert ALICE[0] not in {m["user_id"] for m in roles}
+
+
+async def test_deleting_a_project_removes_every_member(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as gw:
+        project_id = await gw.create_project()
+        members = f"/api/v1/projects/{project_id}/members"
+        await gw.call("GET", "/api/v1/projects", user=BOB)
+        await gw.call("GET", "/api/v1/projects", user=CAROL)
+        for user_id, role in (("bob", "editor"), ("carol", "viewer")):
+            added = await gw.call("POST", members, json={"user_id": user_id, "role": role})
+            assert added.status_code == 201, added.text
+        assert (await gw.call("DELETE", f"/api/v1/projects/{project_id}")).status_code == 204
+        again = await gw.call("DELETE", f"/api/v1/projects/{project_id}")
+        assert again.status_code == 404  # gone: nothing is announced twice
+        topic = gw.settings.topic("access")
+
+        async def relayed() -> bool:
+            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 6
+
+        await gw.until(relayed)
+        changes = gw.emitted(topic, "ProjectMembershipChanged")
+        assert [
+            (e.payload["user_id"], e.payload["role"], e.payload["previous_role"])
+            for e in changes[3:]
+        ] == [
+            ("alice", None, "owner"),
+            ("bob", None, "editor"),
+            ("carol", None, "viewer"),
+        ]
+        assert {e.payload["project_id"] for e in changes} == {project_id}

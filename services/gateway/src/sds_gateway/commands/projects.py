@@ -113,6 +113,10 @@ async def delete_project(database: Database, user: Identity, *, project_id: str)
 async def delete_project_rows(uow: UnitOfWork, *, project_id: str) -> list[str]:
     """Mark a project and its live datasets deleted, each dataset with ``DatasetDeleted``.
 
+    Every member loses access with the project, and each is told like any other removal
+    (``ProjectMembershipChanged`` with no role): subscribers that keep their own view of who may
+    use a project (the llm service, webhooks, the audit log) need no event of their own for it.
+
     Returns:
         The ids of the datasets this deleted.
     """
@@ -138,6 +142,13 @@ async def delete_project_rows(uow: UnitOfWork, *, project_id: str) -> list[str]:
                 DatasetDeleted(dataset_id=uuid.UUID(dataset_id), reason="project deleted"),
                 project_id=project_id,
             )
+    members = await uow.session.execute(
+        select(project_members.c.user_id, project_members.c.role)
+        .where(project_members.c.project_id == project_id)
+        .order_by(project_members.c.user_id)
+    )
+    for user_id, role in members.all():
+        await announce_membership(uow, project_id=project_id, user_id=user_id, role=None, was=role)
     await uow.session.execute(
         update(projects)
         .where(projects.c.id == project_id)
