@@ -7,6 +7,7 @@ Every lookup is scoped to the caller: a resource of a project the caller is not 
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -35,6 +36,8 @@ from sds_gateway.schemas.pipeline import Evaluation, Generator, SyntheticDataset
 from sds_gateway.schemas.projects import Project
 
 Row = RowMapping
+#: A SQLAlchemy row, or the same columns as ``Database.fetch_one`` returns them.
+AnyRow = RowMapping | Mapping[str, Any]
 #: The label of the caller's role in ``fetch_visible``'s row (no table has such a column).
 _CALLER_ROLE = "caller_member_role"
 
@@ -79,7 +82,7 @@ async def fetch_visible(
     user: Identity,
     need: Need,
     what: str,
-) -> tuple[Row, ProjectRole]:
+) -> tuple[AnyRow, ProjectRole]:
     """``load_visible`` in one statement outside any session: the row, its job and the caller's
     role read in one snapshot (``Database.fetch_one``), for routes that only read.
 
@@ -165,7 +168,7 @@ async def page_of(
     return rows[:limit], next_cursor
 
 
-def _job(row: Row) -> JobLink | None:
+def _job(row: AnyRow) -> JobLink | None:
     if row.get("job_kind") is None:
         return None
     return job_link(
@@ -176,7 +179,7 @@ def _job(row: Row) -> JobLink | None:
     )
 
 
-def _error(row: Row) -> ErrorInfo | None:
+def _error(row: AnyRow) -> ErrorInfo | None:
     if row.get("error_code") is None:
         return None
     return ErrorInfo(
@@ -203,7 +206,7 @@ def project_view(row: Row, role: str) -> Project:
     )
 
 
-def dataset_view(row: Row) -> Dataset:
+def dataset_view(row: AnyRow) -> Dataset:
     """A dataset row as the API shows it."""
     columns = row["columns"]
     return Dataset(

@@ -10,8 +10,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
-from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -21,35 +20,12 @@ _SCHEMA_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 READ_ONLY_OPTION = "sds_read_only"
 
 
-def inline_read_engine(engine: AsyncEngine) -> Engine | None:
-    """A synchronous engine on the same SQLite file as ``engine``, for reads that run inline.
-
-    Reading a row by key from a local SQLite file in WAL mode takes tens of microseconds; handing
-    the same read to aiosqlite's worker thread and back costs a hundred times that in thread
-    hand-offs (``benchmarks/gateway.py``). Its connections may only read (``query_only``) and
-    never wait for a lock (``busy_timeout=0``): they run on the event loop, so a read that would
-    have to wait fails at once and the caller goes the asynchronous way instead.
-
-    Returns:
-        The engine, or None when ``engine`` is not a file-backed SQLite database (an in-memory
-        one is private to its connection; PostgreSQL is not local).
-    """
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The file of a file-backed SQLite ``engine``; None for PostgreSQL or in-memory SQLite."""
     url = engine.url
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    inline = create_sync_engine(url.set(drivername="sqlite"), pool_size=1, max_overflow=4)
-
-    @event.listens_for(inline, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # No BEGIN of our own (the hook of ``create_engine`` is not installed here): a single
-        # SELECT in autocommit mode is its own read transaction, one consistent snapshot.
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA query_only=1")
-        cursor.execute("PRAGMA busy_timeout=0")
-        cursor.close()
-
-    return inline
+    return url.database
 
 
 def is_sqlite(url: str) -> bool:

@@ -7,12 +7,11 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import Executable, MetaData, insert
-from sqlalchemy.engine import RowMapping
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import MetaData, Select, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sds_common.db.engine import READ_ONLY_OPTION, inline_read_engine
+from sds_common.db.engine import READ_ONLY_OPTION, sqlite_file
+from sds_common.db.inline import InlineReader, InlineReadError
 from sds_common.db.messaging import MessagingTables, add_messaging_tables
 from sds_common.events.base import Envelope, Event
 from sds_common.telemetry.tracing import inject_trace_headers
@@ -122,7 +121,7 @@ class Database:
         metadata: the service's metadata; ``outbox``/``inbox`` are added to it.
         topic_name: maps a logical topic to its physical name (``Settings.topic``).
         inline_reads: let ``fetch_one`` read a file-backed SQLite database inline on the event
-            loop (see ``inline_read_engine``); off, it always goes through ``engine``.
+            loop (see ``sds_common.db.inline``); off, it always goes through ``engine``.
     """
 
     def __init__(
@@ -134,7 +133,8 @@ class Database:
         inline_reads: bool = True,
     ) -> None:
         self.engine = engine
-        self.inline = inline_read_engine(engine) if inline_reads else None
+        path = sqlite_file(engine) if inline_reads else None
+        self.inline = InlineReader(path) if path is not None else None
         self.metadata = metadata
         self.tables = add_messaging_tables(metadata)
         self.topic_name = topic_name
@@ -147,26 +147,25 @@ class Database:
         self._outbox_listeners: list[Callable[[], Any]] = []
 
     async def fetch_one(
-        self, statement: Executable, params: Mapping[str, Any] | None = None
-    ) -> RowMapping | None:
-        """Run one read-only statement in a snapshot of its own; return its first row, if any.
+        self, statement: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any] | None:
+        """Run one SELECT in a snapshot of its own; return its first row, if any.
 
-        On a SQLite file the statement runs inline, with no thread hand-off (tens of
-        microseconds for a lookup by key; see ``inline_read_engine``); if it would have to wait
-        for a lock, and on any other database, it runs on a pooled connection of ``engine``
-        (Core, no ORM session). A hot path passes a statement built once with ``bindparam``s
-        and their values in ``params``: building and hashing a statement costs more than
-        running it.
+        On a SQLite file the statement runs inline, with no thread hand-off (see
+        ``sds_common.db.inline``); when it cannot (a busy database, another thread), and on any
+        other database, it runs on a pooled connection of ``engine`` (Core, no ORM session).
+        Either way the row holds what SQLAlchemy would return. A hot path passes a statement
+        built once, with ``bindparam``s whose values come in ``params``: building a statement
+        costs more than running it, and the inline reader compiles each statement once.
         """
         if self.inline is not None:
             try:
-                with self.inline.connect() as conn:
-                    return conn.execute(statement, params).mappings().first()
-            except OperationalError:
-                # Busy (a checkpoint or a recovery holds the WAL index): wait off the loop.
+                return self.inline.fetch_one(statement, params)
+            except InlineReadError:
                 pass
         async with self._read_engine.connect() as conn:
-            return (await conn.execute(statement, params)).mappings().first()
+            row = (await conn.execute(statement, params)).mappings().first()
+        return None if row is None else dict(row)
 
     def on_outbox_write(self, listener: Callable[[], Any]) -> None:
         """Call ``listener`` after each commit that queued messages (wakes the relay)."""
@@ -204,4 +203,4 @@ class Database:
         """Close the pools."""
         await self.engine.dispose()
         if self.inline is not None:
-            self.inline.dispose()
+            self.inline.close()
