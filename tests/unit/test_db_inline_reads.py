@@ -157,3 +157,11 @@ async def test_in_memory_sqlite_never_reads_inline() -> None:
         assert database.inline is None
     finally:
         await database.dispose()
+
+
+def test_a_missing_file_is_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "not yet migrated.sqlite"
+    reader = InlineReader(str(path))
+    with pytest.raises(InlineReadError):
+        reader.fetch_one(select(THINGS.c.id))
+    assert not path.exists()

@@ -16,8 +16,10 @@ connection recovers the WAL index or resets it, never because of an ordinary wri
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -91,7 +93,14 @@ class InlineReader:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            # mode=rw: a read never creates the file (the migrations do, through the engine).
+            uri = f"file:{urllib.parse.quote(os.path.abspath(self._path))}?mode=rw"
+            try:
+                connection = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, check_same_thread=False
+                )
+            except sqlite3.OperationalError as exc:
+                raise InlineReadError(str(exc)) from exc
             connection.execute("PRAGMA query_only=1")
             connection.execute("PRAGMA busy_timeout=0")
             self._connection, self._thread = connection, threading.get_ident()
