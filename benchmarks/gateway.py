@@ -291,19 +291,22 @@ def _why_missed(rows: Sequence[Row]) -> list[str]:
     client_ms = measured.client_cpu_s / answers * 1000
     cores = os.cpu_count() or 1
     ceiling = cores * 1000 / max(server_ms + client_ms, 1e-9)
+    loop_ceiling = 1000 / max(server_ms, 1e-9)
     budget_ms = cores * 1000 / TARGET_GET_PER_S
     return [
         "",
-        f"Why: each GET cost {server_ms:.1f} ms of CPU in the studio process and "
+        f"Why: each GET cost {server_ms:.2f} ms of CPU in the studio process and "
         f"{client_ms:.2f} ms in the load generator. On {cores} cores with nothing else "
-        f"running that allows at most ~{ceiling:,.0f} answers/s; "
-        f"{TARGET_GET_PER_S:,.0f}/s needs both together under {budget_ms:.1f} ms. Per "
-        "authenticated GET the gateway checks the signature, claims the nonce and counts the "
-        "user's rate (in-process), then runs three SELECTs in two read transactions on SQLite "
-        "(the identity's user row; the dataset with its job, and the caller's membership); "
-        "cProfile of the server under this load puts most of its time in SQLAlchemy's async "
-        "session and the hand-offs to aiosqlite's worker thread, then FastAPI, the JSON answer "
-        "and the access-log line. The p50 is mostly queueing: with "
+        f"running that allows at most ~{ceiling:,.0f} answers/s "
+        f"({TARGET_GET_PER_S:,.0f}/s needs both together under {budget_ms:.1f} ms); and the "
+        "studio answers HTTP on one event loop, which can use one core at most: "
+        f"~{loop_ceiling:,.0f} answers/s if all of that CPU were the loop's. Per authenticated "
+        "GET the gateway checks the signature, claims the nonce and counts the user's rate "
+        "(in-process), then reads SQLite twice, inline on the event loop "
+        "(`sds_common.db.inline`: the identity's user row; the dataset with its job and the "
+        "caller's role in one statement); py-spy of the server under this load puts the rest "
+        "in uvicorn, FastAPI's routing and dependencies, the JSON answer, the metrics and the "
+        "access-log line. The p50 is mostly queueing: with "
         f"{rows[0].concurrency} connections in a closed loop it is about concurrency ÷ "
         "throughput. Other work on the machine (the load averages above) takes its share too.",
     ]

@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 
 from sds_common.auth import load_or_create_embedded_secret
-from sds_common.runtime import serve
+from sds_common.runtime import run_loop, serve
 from sds_common.telemetry import configure_logging
 from sds_studio.client import StudioClient, StudioError
 from sds_studio.embedded import build_app, embedded_settings
@@ -46,7 +46,7 @@ def up(
     settings = embedded_settings(data_dir=data_dir, http_host=host, http_port=port)
     configure_logging(settings, exclusive=True)
     console.print(f"Synthetic Data Studio (embedded) on http://{host}:{port}  data: {data_dir}")
-    asyncio.run(serve(build_app(settings), settings, freeze_heap=True))
+    run_loop(serve(build_app(settings), settings, freeze_heap=True))
 
 
 @app.command()

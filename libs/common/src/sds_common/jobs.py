@@ -31,6 +31,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     func,
     or_,
     select,
@@ -223,6 +224,21 @@ class JobRunner:
     ) -> None:
         self._database = database
         self._table = table
+        # The oldest job that is due at ``now``; built once (see ``Database.fetch_one``).
+        self._due = (
+            select(table.c.id)
+            .where(
+                or_(
+                    and_(
+                        table.c.status == QUEUED,
+                        or_(table.c.not_before.is_(None), table.c.not_before <= bindparam("now")),
+                    ),
+                    and_(table.c.status == RUNNING, table.c.lease_until < bindparam("now")),
+                )
+            )
+            .order_by(table.c.created_at, table.c.id)
+            .limit(1)
+        )
         self._kinds = dict(kinds)
         self._lease = timedelta(seconds=lease_s)
         self._max_attempts = max_attempts
@@ -302,24 +318,15 @@ class JobRunner:
     async def _claim(self) -> JobContext | None:
         t = self._table
         now = _now()
+        # Idle runners poll several times a second in every service: when nothing is due, this
+        # read says so without a transaction or the write lock (inline on SQLite).
+        if await self._database.fetch_one(self._due, {"now": now}) is None:
+            return None
         async with self._database.sessions() as session, session.begin():
-            candidate = (
-                select(t.c.id)
-                .where(
-                    or_(
-                        and_(
-                            t.c.status == QUEUED,
-                            or_(t.c.not_before.is_(None), t.c.not_before <= now),
-                        ),
-                        and_(t.c.status == RUNNING, t.c.lease_until < now),
-                    )
-                )
-                .order_by(t.c.created_at, t.c.id)
-                .limit(1)
-            )
+            candidate = self._due
             if session.get_bind().dialect.name == "postgresql":
                 candidate = candidate.with_for_update(skip_locked=True)
-            job_id = (await session.execute(candidate)).scalar_one_or_none()
+            job_id = (await session.execute(candidate, {"now": now})).scalar_one_or_none()
             if job_id is None:
                 return None
             row = (

@@ -6,18 +6,28 @@ Every lookup is scoped to the caller: a resource of a project the caller is not 
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Select, Table, and_, or_, select
+from sqlalchemy import Select, Table, and_, bindparam, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_common.auth import Identity
+from sds_common.db import Database
 from sds_common.ids import evaluation_id_for
 from sds_gateway.adapters.orm import jobs, project_members, projects
 from sds_gateway.adapters.records import as_utc, member_role, utc
-from sds_gateway.domain.access import Need, ProjectRole, authorise, scope_of
+from sds_gateway.domain.access import (
+    KEY_SCOPE,
+    Need,
+    ProjectRole,
+    authorise,
+    capped_role,
+    scope_of,
+)
 from sds_gateway.domain.errors import NotFound
 from sds_gateway.domain.pagination import Cursor
 from sds_gateway.schemas.common import ErrorInfo, Job, JobLink, Page, job_link
@@ -26,6 +36,10 @@ from sds_gateway.schemas.pipeline import Evaluation, Generator, SyntheticDataset
 from sds_gateway.schemas.projects import Project
 
 Row = RowMapping
+#: A SQLAlchemy row, or the same columns as ``Database.fetch_one`` returns them.
+AnyRow = RowMapping | Mapping[str, Any]
+#: The label of the caller's role in ``fetch_visible``'s row (no table has such a column).
+_CALLER_ROLE = "caller_member_role"
 
 
 async def load_visible(
@@ -58,6 +72,50 @@ async def load_visible(
         raise NotFound(f"{what} not found")
     role = await member_role(session, project_id=row["project_id"], user_id=user.user_id)
     return row, authorise(role, need, what=what)
+
+
+async def fetch_visible(
+    database: Database,
+    table: Table,
+    *,
+    row_id: str,
+    user: Identity,
+    need: Need,
+    what: str,
+) -> tuple[AnyRow, ProjectRole]:
+    """``load_visible`` in one statement outside any session: the row, its job and the caller's
+    role read in one snapshot (``Database.fetch_one``), for routes that only read.
+
+    Raises:
+        NotFound: no such row, or the user is not a member of its project.
+        Forbidden: a member whose role does not allow ``need``.
+    """
+    row = await database.fetch_one(_visible_one(table), {"row_id": row_id, "user_id": user.user_id})
+    if row is None:
+        raise NotFound(f"{what} not found")
+    role = capped_role(row[_CALLER_ROLE], project_id=row["project_id"], scope=KEY_SCOPE.get())
+    return row, authorise(role, need, what=what)
+
+
+@functools.cache
+def _visible_one(table: Table) -> Select[Any]:
+    """``fetch_visible``'s statement for ``table``, built once (binds: row_id, user_id)."""
+    role_of_caller = (
+        select(project_members.c.role)
+        .join(projects, projects.c.id == project_members.c.project_id)
+        .where(
+            project_members.c.project_id == table.c.project_id,
+            project_members.c.user_id == bindparam("user_id"),
+            projects.c.deleted_at.is_(None),
+        )
+        .scalar_subquery()
+        .label(_CALLER_ROLE)
+    )
+    return (
+        select(table, *_job_columns(), role_of_caller)
+        .outerjoin(jobs, jobs.c.id == table.c.id)
+        .where(table.c.id == bindparam("row_id"))
+    )
 
 
 def _job_columns() -> list[Any]:
@@ -110,7 +168,7 @@ async def page_of(
     return rows[:limit], next_cursor
 
 
-def _job(row: Row) -> JobLink | None:
+def _job(row: AnyRow) -> JobLink | None:
     if row.get("job_kind") is None:
         return None
     return job_link(
@@ -121,7 +179,7 @@ def _job(row: Row) -> JobLink | None:
     )
 
 
-def _error(row: Row) -> ErrorInfo | None:
+def _error(row: AnyRow) -> ErrorInfo | None:
     if row.get("error_code") is None:
         return None
     return ErrorInfo(
@@ -148,7 +206,7 @@ def project_view(row: Row, role: str) -> Project:
     )
 
 
-def dataset_view(row: Row) -> Dataset:
+def dataset_view(row: AnyRow) -> Dataset:
     """A dataset row as the API shows it."""
     columns = row["columns"]
     return Dataset(

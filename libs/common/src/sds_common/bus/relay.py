@@ -55,6 +55,9 @@ class OutboxRelay:
             .where(outbox.c.id.in_(oldest))
             .returning(outbox.c.id, outbox.c.topic, outbox.c.key, outbox.c.headers, outbox.c.body)
         )
+        # An idle relay looks for work several times a second in every service; this read
+        # answers "nothing" without a transaction or the write lock (inline on SQLite).
+        self._any_pending = select(outbox.c.id).limit(1)
         database.on_outbox_write(self.wake)
 
     def wake(self) -> None:
@@ -101,22 +104,30 @@ class OutboxRelay:
         """Publish until stopped; failures are logged and retried with backoff."""
         self._wakeup = asyncio.Event()
         backoff = self._poll_interval_s
+        polled = True  # no commit woke us: look before opening a write transaction
         while not self._stopping:
             # Cleared BEFORE the drain: a commit that lands after this line sets it again, so
             # the wait below returns at once, and a commit before it is seen by the drain. No
             # pass is spent only to confirm that the outbox is empty.
             self._wakeup.clear()
             try:
-                await self.drain()
+                # A wake-up means a commit queued rows; a poll (every ``poll_interval_s`` in
+                # every idle service) first asks cheaply whether there is anything at all.
+                if not polled or await self._database.fetch_one(self._any_pending) is not None:
+                    await self.drain()
                 backoff = self._poll_interval_s
             except Exception:
                 log.exception("outbox relay failed; retrying in %.1fs", backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)
+                polled = False
                 continue
+            polled = False
             if not self._stopping:
-                with contextlib.suppress(TimeoutError):
+                try:
                     await asyncio.wait_for(self._wakeup.wait(), self._poll_interval_s)
+                except TimeoutError:
+                    polled = True
 
     def start(self) -> None:
         """Run in a background task."""

@@ -28,6 +28,14 @@ IDLE_PING_S = 10.0
 _IDLE_SINCE = "sds_idle_since"
 
 
+def sqlite_file(engine: AsyncEngine) -> str | None:
+    """The file of a file-backed SQLite ``engine``; None for PostgreSQL or in-memory SQLite."""
+    url = engine.url
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return url.database
+
+
 def is_sqlite(url: str) -> bool:
     """Return whether ``url`` points at SQLite."""
     return make_url(url).get_backend_name() == "sqlite"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import MetaData, insert
+from sqlalchemy import MetaData, Select, insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from sds_common.db.engine import READ_ONLY_OPTION
+from sds_common.db.engine import READ_ONLY_OPTION, sqlite_file
+from sds_common.db.inline import InlineReader, InlineReadError
 from sds_common.db.messaging import MessagingTables, add_messaging_tables
 from sds_common.events.base import Envelope, Event
 from sds_common.telemetry.tracing import inject_trace_headers
@@ -116,11 +117,14 @@ class Database:
     ``sessions`` opens sessions for any work (``unit_of_work`` for writes); ``reads`` opens
     sessions for reads only, which on SQLite run in a deferred transaction (see
     ``create_engine``). A ``reads`` session that writes may fail with "database is locked".
+    ``fetch_one`` runs one read statement without a session: the hot path of a GET.
 
     Args:
         engine: the async engine (see ``create_engine``).
         metadata: the service's metadata; ``outbox``/``inbox`` are added to it.
         topic_name: maps a logical topic to its physical name (``Settings.topic``).
+        inline_reads: let ``fetch_one`` read a file-backed SQLite database inline on the event
+            loop (see ``sds_common.db.inline``); off, it always goes through ``engine``.
     """
 
     def __init__(
@@ -129,8 +133,11 @@ class Database:
         engine: AsyncEngine,
         metadata: MetaData,
         topic_name: Callable[[str], str] = lambda name: name,
+        inline_reads: bool = True,
     ) -> None:
         self.engine = engine
+        path = sqlite_file(engine) if inline_reads else None
+        self.inline = InlineReader(path) if path is not None else None
         self.metadata = metadata
         self.tables = add_messaging_tables(metadata)
         self.topic_name = topic_name
@@ -138,12 +145,30 @@ class Database:
         # Only for sessions that never write: on SQLite a read then does not queue behind (or
         # block) the writers for the database's single write lock; on PostgreSQL it is the same
         # as ``sessions``.
-        self.reads = async_sessionmaker(
-            engine.execution_options(**{READ_ONLY_OPTION: True}),
-            expire_on_commit=False,
-            autoflush=False,
-        )
+        self._read_engine = engine.execution_options(**{READ_ONLY_OPTION: True})
+        self.reads = async_sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
         self._outbox_listeners: list[Callable[[], Any]] = []
+
+    async def fetch_one(
+        self, statement: Select[Any], params: Mapping[str, Any] | None = None
+    ) -> Mapping[str, Any] | None:
+        """Run one SELECT in a snapshot of its own; return its first row, if any.
+
+        On a SQLite file the statement runs inline, with no thread hand-off (see
+        ``sds_common.db.inline``); when it cannot (a busy database, another thread), and on any
+        other database, it runs on a pooled connection of ``engine`` (Core, no ORM session).
+        Either way the row holds what SQLAlchemy would return. A hot path passes a statement
+        built once, with ``bindparam``s whose values come in ``params``: building a statement
+        costs more than running it, and the inline reader compiles each statement once.
+        """
+        if self.inline is not None:
+            try:
+                return self.inline.fetch_one(statement, params)
+            except InlineReadError:
+                pass
+        async with self._read_engine.connect() as conn:
+            row = (await conn.execute(statement, params)).mappings().first()
+        return None if row is None else dict(row)
 
     def on_outbox_write(self, listener: Callable[[], Any]) -> None:
         """Call ``listener`` after each commit that queued messages (wakes the relay)."""
@@ -178,5 +203,7 @@ class Database:
             await conn.run_sync(self.metadata.create_all)
 
     async def dispose(self) -> None:
-        """Close the pool."""
+        """Close the pools."""
         await self.engine.dispose()
+        if self.inline is not None:
+            self.inline.close()

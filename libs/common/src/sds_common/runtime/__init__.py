@@ -2,7 +2,7 @@
 
 from sds_common.runtime.app import DEFAULT_READY_TIMEOUT_S, ReadyCheck, create_service_app
 from sds_common.runtime.middleware import HttpMetricsMiddleware, route_template
-from sds_common.runtime.server import DEFAULT_GRACE_PERIOD_S, run, serve
+from sds_common.runtime.server import DEFAULT_GRACE_PERIOD_S, run, run_loop, serve
 
 __all__ = [
     "DEFAULT_GRACE_PERIOD_S",
@@ -12,5 +12,6 @@ __all__ = [
     "create_service_app",
     "route_template",
     "run",
+    "run_loop",
     "serve",
 ]

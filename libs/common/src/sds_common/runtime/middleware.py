@@ -68,6 +68,9 @@ class HttpMetricsMiddleware:
         """
         self._app = app
         self._metrics = metrics
+        # Looking a labelled child up costs more than recording into it; label sets are
+        # bounded (route templates, known methods, statuses), so each is looked up once.
+        self._children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
@@ -90,8 +93,14 @@ class HttpMetricsMiddleware:
         finally:
             elapsed = time.perf_counter() - started
             route = route_template(scope, root_path=root_path)
-            self._metrics.http_requests_total.labels(method, route, str(status)).inc()
-            self._metrics.http_request_seconds.labels(method, route).observe(elapsed)
+            children = self._children.get((method, route, status))
+            if children is None:
+                children = self._children[(method, route, status)] = (
+                    self._metrics.http_requests_total.labels(method, route, str(status)),
+                    self._metrics.http_request_seconds.labels(method, route),
+                )
+            children[0].inc()
+            children[1].observe(elapsed)
             logger.log(
                 logging.DEBUG if route in _QUIET_ROUTES else logging.INFO,
                 "%s %s %d",

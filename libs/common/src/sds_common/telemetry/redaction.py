@@ -8,6 +8,7 @@ harmless fields such as ``prompt_tokens`` or ``object_key`` readable.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -49,6 +50,12 @@ def is_sensitive_key(key: object) -> bool:
     """
     if not isinstance(key, str):
         return False
+    return _is_sensitive_name(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_sensitive_name(key: str) -> bool:
+    # Every log line passes its extras' names through here; they come from a small set.
     lowered = key.lower()
     words = [word for word in _WORD_SPLIT.split(lowered) if word]
     if any(word in _SENSITIVE_WORDS for word in words):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sds_common.auth import Identity
@@ -18,17 +18,16 @@ from sds_gateway.domain.status import DATASET_RANK, DatasetStatus
 from sds_gateway.schemas.projects import Project, ProjectCreate, ProjectUpdate
 from sds_gateway.views import project_view
 
+#: Built once: building and hashing the statement would cost more than running it.
+_KNOWN_USER = select(users.c.email, users.c.role).where(users.c.id == bindparam("user_id"))
+
 
 async def remember_user(database: Database, user: Identity) -> None:
     """Record a user on first sight, and their email and role when these change."""
-    # Every request passes here: the lookup must not wait for SQLite's write lock.
-    async with database.reads() as session:
-        known = (
-            await session.execute(
-                select(users.c.email, users.c.role).where(users.c.id == user.user_id)
-            )
-        ).first()
-    if known is not None and (known.email, known.role) == (user.email, user.role):
+    # Every request passes here: the lookup must neither wait for SQLite's write lock nor open
+    # a session (``Database.fetch_one``).
+    known = await database.fetch_one(_KNOWN_USER, {"user_id": user.user_id})
+    if known is not None and (known["email"], known["role"]) == (user.email, user.role):
         return
     dialect = postgresql if database.engine.dialect.name == "postgresql" else sqlite
     now = utcnow()

@@ -19,7 +19,7 @@ from sds_gateway.entrypoints.deps import Gateway
 from sds_gateway.entrypoints.problems import ProblemRoute, problem_responses
 from sds_gateway.schemas.common import Page
 from sds_gateway.schemas.datasets import Dataset, PrivacyBudget
-from sds_gateway.views import dataset_view, load_visible
+from sds_gateway.views import dataset_view, fetch_visible, load_visible
 
 #: Room for the multipart envelope and text fields around the file itself.
 FORM_OVERHEAD_BYTES = 256 * 1024
@@ -105,10 +105,9 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
 
     @api.get("/{dataset_id}", summary="Get a dataset")
     async def get_dataset(dataset_id: str, user: Annotated[Identity, user_dep]) -> Dataset:
-        async with gateway.database.reads() as session:
-            row, _ = await load_visible(
-                session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
-            )
+        row, _ = await fetch_visible(
+            gateway.database, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
+        )
         return dataset_view(row)
 
     @api.delete(

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Final
 
-from starlette.datastructures import MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 
 from sds_common.auth import HEADER_NONCE, REQUIRED_HEADERS
@@ -49,6 +49,35 @@ def _forwarded_https(scope: Scope) -> bool:
     return False
 
 
+_ALWAYS_RAW: Final = tuple((name.lower().encode(), value.encode()) for name, value in _ALWAYS)
+_CSP_RAW: Final = (b"content-security-policy", DEFAULT_CSP.encode())
+_NO_STORE_RAW: Final = (b"cache-control", b"no-store")
+_HSTS_RAW: Final = (b"strict-transport-security", HSTS.encode())
+
+
+def _secured(
+    headers: Iterable[tuple[bytes, bytes]], private: bool, https: bool
+) -> list[tuple[bytes, bytes]]:
+    """``headers`` (raw ASGI pairs) with the security headers added; what a route set wins,
+    except ``Cache-Control`` on a private answer. On raw pairs: this runs on every answer."""
+    raw = [
+        (name, value)
+        for name, value in headers
+        if not (private and name.lower() == b"cache-control")
+    ]
+    names = {name.lower() for name, _ in raw}
+    raw += [pair for pair in _ALWAYS_RAW if pair[0] not in names]
+    if b"content-security-policy" not in names:
+        content_type = next((v for n, v in raw if n.lower() == b"content-type"), b"")
+        if not content_type.startswith(b"text/html"):
+            raw.append(_CSP_RAW)
+    if private:
+        raw.append(_NO_STORE_RAW)
+    if https and b"strict-transport-security" not in names:
+        raw.append(_HSTS_RAW)
+    return raw
+
+
 class SecurityHeadersMiddleware:
     """Adds the security headers to every HTTP response; a header a route set itself wins.
 
@@ -70,18 +99,7 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in _ALWAYS:
-                    headers.setdefault(name, value)
-                content_type = headers.get("content-type", "")
-                if "content-security-policy" not in headers and not content_type.startswith(
-                    "text/html"
-                ):
-                    headers["Content-Security-Policy"] = DEFAULT_CSP
-                if private:
-                    headers["Cache-Control"] = "no-store"
-                if https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                message["headers"] = _secured(message.get("headers", ()), private, https)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
