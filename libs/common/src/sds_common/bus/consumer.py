@@ -4,7 +4,9 @@ The messages of one fetch (one or several partitions, each in offset order) are 
 database transaction on the fast path: the inbox rows of the whole batch are inserted with
 ``ON CONFLICT DO NOTHING``, so only the (handler, event) pairs not seen before run (once, even if
 a redelivery put an event twice in the batch), and the handlers' writes and outgoing events
-commit with them. The broker offsets are committed only after that, in one request. Fewer,
+commit with them. The broker offsets are committed only after that, in one request. While one
+fetch is applied, the next is fetched and decoded (no more: it is applied only once the previous
+fetch's offsets are committed), so decoding overlaps the waits for the database. Fewer,
 larger transactions and commits are what let the bus keep up (``benchmarks/bus.py``). If any
 handler raises, the transaction is rolled back and
 the batch is replayed one (message, handler) pair at a time, each in its own transaction with
@@ -204,24 +206,30 @@ class EventConsumer:
                     # the group resumes from its committed offsets (and so is the batch fetched
                     # after it, which was only decoded).
                     log.exception("consumer %s: batch failed, rejoining", self.group_id)
+                    if applying is not None:  # the fetch failed: let the batch in flight end
+                        await self._settle(applying)
+                        applying = None
                     await consumer.stop()
                     await asyncio.sleep(self._retry.first_backoff_s)
                     await consumer.start()
             if applying is not None:
-                task, applying = applying, None
-                try:
-                    await task
-                except Exception:
-                    # Stopping anyway: its offsets stay uncommitted, so it is redelivered.
-                    log.exception("consumer %s: last batch failed while stopping", self.group_id)
+                await self._settle(applying)
+                applying = None
         finally:
-            if applying is not None:
+            if applying is not None:  # cancelled: the transaction rolls back, nothing committed
                 applying.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await applying
             await consumer.stop()
             self._consumer = None
             self.ready.clear()
+
+    async def _settle(self, applying: asyncio.Task[None]) -> None:
+        """Wait for the batch in flight; a failure is logged (its offsets stay uncommitted)."""
+        try:
+            await applying
+        except Exception:
+            log.exception("consumer %s: batch failed; it is redelivered", self.group_id)
 
     async def _apply(
         self,
@@ -398,9 +406,6 @@ class EventConsumer:
         """Insert inbox rows; return the pairs that were not there before."""
         if not pairs:
             return set()
-        # One parameter set per row (an executemany, sent as multi-row INSERTs with RETURNING)
-        # rather than one statement with the rows in its VALUES clause: the statement stays the
-        # same whatever the batch size, so SQLAlchemy compiles it once instead of per batch.
         if self._database.engine.dialect.name == "postgresql":
             # Two array parameters: per-row parameter processing of an executemany cost more
             # CPU than the insert cost PostgreSQL (``benchmarks/audit.py``).
@@ -413,6 +418,9 @@ class EventConsumer:
                 },
             )
             return {(row.handler, row.event_id) for row in result}
+        # One parameter set per row (an executemany, sent as multi-row INSERTs with RETURNING)
+        # rather than one statement with the rows in its VALUES clause: the statement stays the
+        # same whatever the batch size, so SQLAlchemy compiles it once instead of per batch.
         rows = [{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs]
         result = await session.execute(self._claim_statement, rows)
         return {(row.handler, row.event_id) for row in result}
