@@ -8,7 +8,8 @@ already serialises writers (``FOR UPDATE`` renders as nothing there). The head s
 transaction is cached on its session, so a batch of events costs one lock, not one per event.
 
 ``append_many`` is the fast path the consumer uses: one head lock, one lookup of the batch's
-event ids, the chain computed in Python, then one multi-row insert per table (see
+event ids, the chain computed in Python (each payload serialised once, for its hash and its
+row), then one binary ``COPY`` per table on PostgreSQL, one multi-row insert on SQLite (see
 ``benchmarks/audit.py`` for what that buys).
 """
 
