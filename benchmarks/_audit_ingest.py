@@ -44,6 +44,7 @@ from sds_common.bus import BatchHandler, BatchItems, KafkaBroker, OutgoingMessag
 from sds_common.bus.runtime import all_topics
 from sds_common.db import UnitOfWork, create_engine
 from sds_common.events import lookup
+from sds_common.runtime.process import tune_gc
 from sds_common.runtime.service import Service
 from sds_common.runtime.service import bootstrap as assemble
 
@@ -307,6 +308,7 @@ async def _audit(conn: Connection, job: Job) -> None:
     with tempfile.TemporaryDirectory(prefix="sds-bench-audit-") as tmp:
         settings = _settings(job, data_dir=Path(tmp))
         service = assemble(probed_spec(probe), settings, fault_hook=probe.hook)
+        tune_gc()  # as ``run_service`` does in a deployed service process
         probe.reset(WARMUP_EVENTS)
         await service.start()
         try:

@@ -37,6 +37,7 @@ if __package__ in (None, ""):  # run as a script: make `benchmarks` importable
 from benchmarks._audit_ingest import Ingest, measure_ingest  # noqa: E402
 from benchmarks._audit_verify import VerifyRun, measure_postgres, measure_sqlite  # noqa: E402
 from benchmarks._results import machine_facts, write_section  # noqa: E402
+from sds_common.runtime.process import tune_gc  # noqa: E402
 
 SECTION = "Audit (make bench-audit)"
 EVENTS = 60_000
@@ -240,6 +241,8 @@ def _load() -> str:
 async def main(argv: Sequence[str] | None = None) -> Results:
     """Run the benchmark; write its section unless ``--no-write``."""
     args = parse_args(argv)
+    # Verification runs in this process: collect garbage as a service process does.
+    tune_gc()
     env = services_env()
     kafka, postgres = env.get("SDS_TEST_KAFKA"), env.get("SDS_TEST_POSTGRES")
     if not kafka or not postgres:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -12,12 +13,15 @@ from datetime import UTC, datetime
 from sds_audit.adapters import store
 from sds_audit.domain.chain import ChainVerifier, Checkpoint, Head, VerifyResult
 from sds_audit.domain.records import entry_of
+from sds_audit.domain.stored import StoredRecord
 from sds_common.bus import BatchItems, Subscription
 from sds_common.db import Database, UnitOfWork
 from sds_common.events import CATALOGUE
 
 Clock = Callable[[], datetime]
 VERIFY_PAGE_SIZE = 10_000
+#: Records hashed between two yields to the event loop while verifying.
+VERIFY_SLICE = 200
 #: The name of the audit service's one batch subscription (and of its inbox rows).
 RECORD = "record"
 
@@ -89,16 +93,22 @@ async def verify_log(audit: AuditLog, *, page_size: int = VERIFY_PAGE_SIZE) -> V
     head = await store.read_head(audit.database)
     verifier = ChainVerifier(checkpoints=checkpoints, signing_key=audit.signing_key, head=head)
     pages = store.iter_pages(audit.database, up_to=head.seq, page_size=page_size)
-    hashing: asyncio.Future[bool] | None = None
+    upcoming: asyncio.Future[list[StoredRecord] | None] = asyncio.ensure_future(anext(pages, None))
     try:
-        async for page in pages:
-            # While one page is hashed in a thread, the next is fetched; the event loop (the
-            # embedded runtime serves everything from it) is never blocked for long.
-            if hashing is not None and not await hashing:
+        while (page := await upcoming) is not None:
+            # The database reads the next page while this one is hashed, on this thread, a slice
+            # at a time: each yield lets the next page's rows come in (and other requests run).
+            # Hashing on another thread made the two fight over the GIL (benchmarks/audit.py).
+            upcoming = asyncio.ensure_future(anext(pages, None))
+            for first in range(0, len(page), VERIFY_SLICE):
+                if not verifier.feed(page[first : first + VERIFY_SLICE]):
+                    break
+                await asyncio.sleep(0)
+            if verifier.broken:
                 break
-            hashing = asyncio.ensure_future(asyncio.to_thread(verifier.feed, page))
-        if hashing is not None:
-            await hashing
     finally:
+        upcoming.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await upcoming
         await pages.aclose()
     return VerifyReport(result=verifier.result(), head=head, seconds=time.perf_counter() - started)

@@ -4,7 +4,9 @@ The messages of one fetch (one or several partitions, each in offset order) are 
 database transaction on the fast path: the inbox rows of the whole batch are inserted with
 ``ON CONFLICT DO NOTHING``, so only the (handler, event) pairs not seen before run (once, even if
 a redelivery put an event twice in the batch), and the handlers' writes and outgoing events
-commit with them. The broker offsets are committed only after that, in one request. Fewer,
+commit with them. The broker offsets are committed only after that, in one request. While one
+fetch is applied, the next is fetched and decoded (no more: it is applied only once the previous
+fetch's offsets are committed), so decoding overlaps the waits for the database. Fewer,
 larger transactions and commits are what let the bus keep up (``benchmarks/bus.py``). If any
 handler raises, the transaction is rolled back and
 the batch is replayed one (message, handler) pair at a time, each in its own transaction with
@@ -16,6 +18,7 @@ transaction that records it in the inbox) and the others go on. Messages that ca
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
+from sqlalchemy import String, TextClause, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import ReturningInsert
@@ -105,8 +109,9 @@ class _Item:
     poison: str | None = None
     error: str | None = None
 
-    @property
+    @functools.cached_property
     def dedup_id(self) -> str:
+        # Cached: the fast path reads it several times per event, and str(UUID) is not free.
         if self.envelope is not None:
             return str(self.envelope.event_id)
         m = self.message
@@ -180,28 +185,60 @@ class EventConsumer:
         await consumer.start()
         self._consumer = consumer
         self.ready.set()
+        # The fetch being applied (its transaction, then its offsets) while the next one is
+        # fetched and decoded: decoding is CPU work, applying mostly waits for the database, so
+        # the two overlap. Fetches are still applied one after the other, in order.
+        applying: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
                 try:
                     batches = await consumer.fetch(timeout_ms=200, max_records=self._max_batch)
+                    items = self._decode_all(batches)
+                    if applying is not None:
+                        task, applying = applying, None
+                        await task
                     if batches:
-                        await self.process_batches(batches)
-                        await consumer.commit(
-                            {(b[-1].topic, b[-1].partition): b[-1].offset + 1 for b in batches}
-                        )
+                        applying = asyncio.create_task(self._apply(consumer, batches, items))
                 except asyncio.CancelledError:
                     raise
                 except Exception:
                     # Nothing was committed for the failing batch: it is fetched again after
-                    # the group resumes from its committed offsets.
+                    # the group resumes from its committed offsets (and so is the batch fetched
+                    # after it, which was only decoded).
                     log.exception("consumer %s: batch failed, rejoining", self.group_id)
+                    if applying is not None:  # the fetch failed: let the batch in flight end
+                        await self._settle(applying)
+                        applying = None
                     await consumer.stop()
                     await asyncio.sleep(self._retry.first_backoff_s)
                     await consumer.start()
+            if applying is not None:
+                await self._settle(applying)
+                applying = None
         finally:
+            if applying is not None:  # cancelled: the transaction rolls back, nothing committed
+                applying.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await applying
             await consumer.stop()
             self._consumer = None
             self.ready.clear()
+
+    async def _settle(self, applying: asyncio.Task[None]) -> None:
+        """Wait for the batch in flight; a failure is logged (its offsets stay uncommitted)."""
+        try:
+            await applying
+        except Exception:
+            log.exception("consumer %s: batch failed; it is redelivered", self.group_id)
+
+    async def _apply(
+        self,
+        consumer: BrokerConsumer,
+        batches: Sequence[Sequence[ReceivedMessage]],
+        items: Sequence[_Item],
+    ) -> None:
+        await self._process_items(items)
+        await consumer.commit({(b[-1].topic, b[-1].partition): b[-1].offset + 1 for b in batches})
 
     # ---------------------------------------------------------------- processing
 
@@ -215,7 +252,12 @@ class EventConsumer:
         Each partition's messages are applied in offset order; returns once their effects are
         committed, after which the caller commits every partition's offset in one request.
         """
-        items = [self._decode(message) for batch in batches for message in batch]
+        await self._process_items(self._decode_all(batches))
+
+    def _decode_all(self, batches: Sequence[Sequence[ReceivedMessage]]) -> list[_Item]:
+        return [self._decode(message) for batch in batches for message in batch]
+
+    async def _process_items(self, items: Sequence[_Item]) -> None:
         work = [item for item in items if item.targets or item.poison]
         if work:
             try:
@@ -364,12 +406,41 @@ class EventConsumer:
         """Insert inbox rows; return the pairs that were not there before."""
         if not pairs:
             return set()
+        if self._database.engine.dialect.name == "postgresql":
+            # Two array parameters: per-row parameter processing of an executemany cost more
+            # CPU than the insert cost PostgreSQL (``benchmarks/audit.py``).
+            result = await session.execute(
+                self._claim_arrays_statement,
+                {
+                    "handlers": [h for h, _ in pairs],
+                    "event_ids": [e for _, e in pairs],
+                    "outcome": outcome,
+                },
+            )
+            return {(row.handler, row.event_id) for row in result}
         # One parameter set per row (an executemany, sent as multi-row INSERTs with RETURNING)
         # rather than one statement with the rows in its VALUES clause: the statement stays the
         # same whatever the batch size, so SQLAlchemy compiles it once instead of per batch.
         rows = [{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs]
         result = await session.execute(self._claim_statement, rows)
         return {(row.handler, row.event_id) for row in result}
+
+    @functools.cached_property
+    def _claim_arrays_statement(self) -> TextClause:
+        inbox = self._database.tables.inbox
+        # Only the table's own name goes into the text; the values are bound. A pair twice in
+        # the arrays (a redelivery within one fetch) is inserted once: DO NOTHING skips the
+        # second copy, as it skips pairs already there.
+        return text(
+            f"INSERT INTO {inbox.name} (handler, event_id, outcome) "  # noqa: S608
+            "SELECT handler, event_id, :outcome "
+            "FROM unnest(:handlers, :event_ids) AS claimed(handler, event_id) "
+            "ON CONFLICT (handler, event_id) DO NOTHING RETURNING handler, event_id"
+        ).bindparams(
+            bindparam("handlers", type_=postgresql.ARRAY(String)),
+            bindparam("event_ids", type_=postgresql.ARRAY(String)),
+            bindparam("outcome", type_=String),
+        )
 
     @functools.cached_property
     def _claim_statement(self) -> ReturningInsert[str, str]:

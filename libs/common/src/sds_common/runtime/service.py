@@ -26,6 +26,7 @@ from sds_common.db.migrations import upgrade
 from sds_common.db.uow import Database
 from sds_common.jobs import JobKind, JobRunner, add_job_table
 from sds_common.runtime.app import create_service_app
+from sds_common.runtime.process import tune_gc
 from sds_common.settings import Settings
 from sds_common.storage import ObjectStore, build_object_store
 from sds_common.telemetry.metrics import Metrics
@@ -253,4 +254,6 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
 
     configure_logging(settings, exclusive=True)
     configure_tracing(settings)
-    run(create_app(bootstrap(spec, settings)), settings)
+    app = create_app(bootstrap(spec, settings))
+    tune_gc()
+    run(app, settings)

@@ -8,7 +8,8 @@ already serialises writers (``FOR UPDATE`` renders as nothing there). The head s
 transaction is cached on its session, so a batch of events costs one lock, not one per event.
 
 ``append_many`` is the fast path the consumer uses: one head lock, one lookup of the batch's
-event ids, the chain computed in Python, then one multi-row insert per table (see
+event ids, the chain computed in Python (each payload serialised once, for its hash and its
+row), then one binary ``COPY`` per table on PostgreSQL, one multi-row insert on SQLite (see
 ``benchmarks/audit.py`` for what that buys).
 """
 
@@ -51,7 +52,7 @@ from sds_audit.domain.chain import (
     canonical_json,
     sign_checkpoint,
 )
-from sds_audit.domain.records import AuditEntry, seal_all
+from sds_audit.domain.records import AuditEntry, SealedRecord, seal_rows
 from sds_audit.domain.stored import StoredRecord
 from sds_common.db import Database
 
@@ -130,8 +131,9 @@ async def append_many(
     if not fresh:
         return []
     recorded_at = _utc(now)
-    records = seal_all(fresh, head=head, recorded_at=recorded_at)
-    await write_records(session, records)
+    sealed = seal_rows(fresh, head=head, recorded_at=recorded_at)
+    await _write_sealed(session, sealed)
+    records = [row.record for row in sealed]
     refs = [
         {"ref_type": kind, "ref_id": ref, "seq": record.seq}
         for entry, record in zip(fresh, records, strict=True)
@@ -222,6 +224,13 @@ async def write_records(session: AsyncSession, records: Sequence[ChainRecord]) -
     await _write(session, audit_log, [row_of(record) for record in records])
 
 
+async def _write_sealed(session: AsyncSession, sealed: Sequence[SealedRecord]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        await _write(session, audit_log, [_row_dict(row) for row in sealed])
+        return
+    await _copy(session, audit_log, [_row_tuple(row) for row in sealed])
+
+
 async def _write(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` in the session's transaction: ``COPY`` on PostgreSQL.
 
@@ -236,6 +245,13 @@ async def _write(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
         await session.execute(statement, rows)
         return
     columns = [column.name for column in table.c]
+    await _copy(session, table, [tuple(row[name] for name in columns) for row in rows])
+
+
+async def _copy(session: AsyncSession, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Binary ``COPY`` of ``rows`` (tuples in the table's column order), in the transaction."""
+    if not rows:
+        return
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
@@ -244,8 +260,39 @@ async def _write(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
         # sent before that would commit on its own.
         await session.execute(select(literal(1)))
     await driver.copy_records_to_table(
-        table.name, records=[tuple(row[name] for name in columns) for row in rows], columns=columns
+        table.name, records=rows, columns=[column.name for column in table.c]
     )
+
+
+def _row_tuple(sealed: SealedRecord) -> tuple[Any, ...]:
+    # In audit_log's column order, which is ChainRecord's (checked below).
+    r = sealed.record
+    return (
+        r.seq,
+        r.event_id,
+        r.event_type,
+        r.event_version,
+        _utc(r.occurred_at),
+        _utc(r.recorded_at),
+        r.actor,
+        r.project_id,
+        r.resource_type,
+        r.resource_id,
+        r.correlation_id,
+        r.causation_id,
+        sealed.privacy_json,
+        sealed.payload_json,
+        r.prev_hash,
+        r.hash,
+    )
+
+
+def _row_dict(sealed: SealedRecord) -> dict[str, Any]:
+    return dict(zip(ChainRecord._fields, _row_tuple(sealed), strict=True))
+
+
+if tuple(column.name for column in audit_log.c) != ChainRecord._fields:  # pragma: no cover
+    raise RuntimeError("audit_log's columns and ChainRecord's fields must be in the same order")
 
 
 def row_of(record: ChainRecord) -> dict[str, Any]:

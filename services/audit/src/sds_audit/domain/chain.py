@@ -98,6 +98,36 @@ class ChainRecord(NamedTuple):
         return hashlib.sha256(canonical_json(self.canonical_fields())).hexdigest()
 
 
+_LAID_OUT: Final = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+
+
+def record_hash(record: ChainRecord, *, payload_json: bytes, privacy_json: bytes | None) -> str:
+    """``record.computed_hash()``, given the canonical JSON of its payload and privacy.
+
+    The same bytes are hashed: the fields are laid out in sorted key order, so only the nested
+    values needed sorting, and their canonical JSON (which the store keeps as the columns' text)
+    goes in verbatim instead of being serialised a second time.
+    """
+    fields = {
+        "actor": record.actor,
+        "causation_id": record.causation_id,
+        "correlation_id": record.correlation_id,
+        "event_id": record.event_id,
+        "event_type": record.event_type,
+        "event_version": record.event_version,
+        "occurred_at": _utc_or_naive(record.occurred_at),
+        "payload": orjson.Fragment(payload_json),
+        "prev_hash": record.prev_hash,
+        "privacy": None if privacy_json is None else orjson.Fragment(privacy_json),
+        "project_id": record.project_id,
+        "recorded_at": _utc_or_naive(record.recorded_at),
+        "resource_id": record.resource_id,
+        "resource_type": record.resource_type,
+        "seq": record.seq,
+    }
+    return hashlib.sha256(orjson.dumps(fields, option=_LAID_OUT)).hexdigest()
+
+
 class Verifiable(Protocol):
     """What ``ChainVerifier`` reads of a record."""
 

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any, Final, NamedTuple
 
-from sds_audit.domain.chain import ChainRecord, Head
+from sds_audit.domain.chain import ChainRecord, Head, canonical_json, record_hash
 from sds_common.events import Envelope, Event
 
 #: Payload fields naming a resource, and the resource type each names.
@@ -145,16 +145,62 @@ def privacy_of(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any] | 
     return facts or None
 
 
+class SealedRecord(NamedTuple):
+    """A record placed in the chain, with the canonical JSON text its hash was computed over.
+
+    The store writes ``payload_json`` and ``privacy_json`` as the JSON columns' text, so each
+    value is serialised once per append, not once for the hash and again for the row.
+    """
+
+    record: ChainRecord
+    payload_json: str
+    privacy_json: str | None
+
+
+def seal_rows(
+    entries: Iterable[AuditEntry], *, head: Head, recorded_at: datetime
+) -> list[SealedRecord]:
+    """Place ``entries`` one after the other after ``head``; hash them, keep their JSON text."""
+    sealed: list[SealedRecord] = []
+    seq, prev_hash = head.seq, head.hash
+    for entry in entries:
+        seq += 1
+        payload_json = canonical_json(entry.payload)
+        privacy_json = None if entry.privacy is None else canonical_json(entry.privacy)
+        unsealed = ChainRecord(
+            seq,
+            entry.event_id,
+            entry.event_type,
+            entry.event_version,
+            entry.occurred_at,
+            recorded_at,
+            entry.actor,
+            entry.project_id,
+            entry.resource_type,
+            entry.resource_id,
+            entry.correlation_id,
+            entry.causation_id,
+            entry.privacy,
+            entry.payload,
+            prev_hash,
+            "",
+        )
+        prev_hash = record_hash(unsealed, payload_json=payload_json, privacy_json=privacy_json)
+        sealed.append(
+            SealedRecord(
+                unsealed._replace(hash=prev_hash),
+                payload_json.decode(),
+                None if privacy_json is None else privacy_json.decode(),
+            )
+        )
+    return sealed
+
+
 def seal_all(
     entries: Iterable[AuditEntry], *, head: Head, recorded_at: datetime
 ) -> list[ChainRecord]:
     """Place ``entries`` one after the other after ``head`` and compute their hashes."""
-    records: list[ChainRecord] = []
-    for entry in entries:
-        record = seal(entry, head=head, recorded_at=recorded_at)
-        records.append(record)
-        head = Head(seq=record.seq, hash=record.hash)
-    return records
+    return [sealed.record for sealed in seal_rows(entries, head=head, recorded_at=recorded_at)]
 
 
 def seal(entry: AuditEntry, *, head: Head, recorded_at: datetime) -> ChainRecord:

@@ -19,9 +19,10 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from sds_audit.domain.chain import ChainRecord, canonical_json
+from sds_audit.domain.chain import ChainRecord
 
 _ZERO_MICROSECONDS = ".000000Z"
+_LAID_OUT = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 
 
 class StoredRecord(NamedTuple):
@@ -50,28 +51,30 @@ class StoredRecord(NamedTuple):
 
     def computed_hash(self) -> str:
         """The hash of the stored fields: the stored text as is, else parsed (see module)."""
-        fast = hashlib.sha256(canonical_json(self._as_stored())).hexdigest()
+        fast = hashlib.sha256(orjson.dumps(self._as_stored(), option=_LAID_OUT)).hexdigest()
         if fast == self.hash:
             return fast
         return self.parsed().computed_hash()
 
     def _as_stored(self) -> dict[str, Any]:
+        # In sorted key order, which ``canonical_json`` would give: the top level needs no sort,
+        # and the JSON columns are inserted verbatim.
         return {
-            "seq": self.seq,
+            "actor": self.actor,
+            "causation_id": self.causation_id,
+            "correlation_id": self.correlation_id,
             "event_id": self.event_id,
             "event_type": self.event_type,
             "event_version": self.event_version,
             "occurred_at": _canonical_time_text(self.occurred_at),
-            "recorded_at": _canonical_time_text(self.recorded_at),
-            "actor": self.actor,
-            "project_id": self.project_id,
-            "resource_type": self.resource_type,
-            "resource_id": self.resource_id,
-            "correlation_id": self.correlation_id,
-            "causation_id": self.causation_id,
-            "privacy": None if self.privacy is None else orjson.Fragment(self.privacy),
             "payload": orjson.Fragment(self.payload),
             "prev_hash": self.prev_hash,
+            "privacy": None if self.privacy is None else orjson.Fragment(self.privacy),
+            "project_id": self.project_id,
+            "recorded_at": _canonical_time_text(self.recorded_at),
+            "resource_id": self.resource_id,
+            "resource_type": self.resource_type,
+            "seq": self.seq,
         }
 
     def parsed(self) -> ChainRecord:
