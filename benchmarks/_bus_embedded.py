@@ -31,7 +31,7 @@ from benchmarks._bus_rig import (
 )
 from sds_common.bus import Broker, EventConsumer, OutboxRelay
 from sds_common.db import Database
-from sds_common.runtime.heap import freeze_startup_heap
+from sds_common.runtime.process import tune_gc
 
 
 @dataclass
@@ -74,7 +74,7 @@ async def rig(
     )
     relay.start()
     consumer.start()
-    freeze_startup_heap()  # as a service process does once started
+    tune_gc()  # as a service process does once started
     try:
         # Warm up: the group has joined, the pools are open, every code path has run once.
         probe.reset(WARMUP_EVENTS)

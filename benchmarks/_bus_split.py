@@ -45,7 +45,7 @@ from benchmarks._bus_rig import (
     subscription,
 )
 from sds_common.bus import EventConsumer, KafkaBroker, OutboxRelay
-from sds_common.runtime.heap import freeze_startup_heap
+from sds_common.runtime.process import tune_gc
 
 STEP_TIMEOUT_S = 300.0
 
@@ -228,7 +228,7 @@ async def _consume(conn: Connection, job: Job) -> None:
     probe.reset(WARMUP_EVENTS)
     relay.start()
     consumer.start()
-    freeze_startup_heap()  # as a service process does once started
+    tune_gc()  # as a service process does once started
     try:
         conn.send({"step": "started"})
         await asyncio.wait_for(probe.done.wait(), STEP_TIMEOUT_S)
@@ -260,7 +260,7 @@ async def _produce(conn: Connection, job: Job) -> None:
     await broker.start()
     relay = OutboxRelay(database=database, broker=broker)
     relay.start()
-    freeze_startup_heap()  # as a service process does once started
+    tune_gc()  # as a service process does once started
     try:
         await emit_warmup(database)
         conn.send({"step": "started"})

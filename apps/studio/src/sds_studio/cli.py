@@ -46,7 +46,7 @@ def up(
     settings = embedded_settings(data_dir=data_dir, http_host=host, http_port=port)
     configure_logging(settings, exclusive=True)
     console.print(f"Synthetic Data Studio (embedded) on http://{host}:{port}  data: {data_dir}")
-    run_loop(serve(build_app(settings), settings, freeze_heap=True))
+    run_loop(serve(build_app(settings), settings, gc_tuning=True))
 
 
 @app.command()
@@ -73,7 +73,7 @@ def demo(
                 settings,
                 shutdown_event=stop,
                 handle_signals=False,
-                freeze_heap=True,
+                gc_tuning=True,
             )
         )
         try:

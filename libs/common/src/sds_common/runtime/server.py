@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import uvicorn
 
-from sds_common.runtime.heap import freeze_startup_heap
+from sds_common.runtime.process import tune_gc
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp
@@ -59,15 +59,15 @@ class _GracefulServer(uvicorn.Server):
     143 before the caller can flush traces; here the caller's code simply continues.
     """
 
-    def __init__(self, config: uvicorn.Config, *, handle_signals: bool, freeze_heap: bool) -> None:
+    def __init__(self, config: uvicorn.Config, *, handle_signals: bool, tune_gc: bool) -> None:
         super().__init__(config)
         self._handle_signals = handle_signals
-        self._freeze_heap = freeze_heap
+        self._tune_gc = tune_gc
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
-        if self._freeze_heap and self.started:
-            freeze_startup_heap()  # after the lifespan built every service
+        if self._tune_gc and self.started:
+            tune_gc()  # after the lifespan built and started every service
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -99,7 +99,7 @@ async def serve(
     grace_period_s: float = DEFAULT_GRACE_PERIOD_S,
     shutdown_event: asyncio.Event | None = None,
     handle_signals: bool = True,
-    freeze_heap: bool = False,
+    gc_tuning: bool = False,
 ) -> None:
     """Serve ``app`` on ``settings.http_host:http_port`` until a signal or ``shutdown_event``.
 
@@ -114,9 +114,9 @@ async def serve(
             to whole seconds).
         shutdown_event: Setting it starts a graceful shutdown (for embedding and tests).
         handle_signals: Install SIGTERM/SIGINT handlers (main thread only).
-        freeze_heap: Once started, exempt the start-up heap from garbage collection
-            (:func:`.heap.freeze_startup_heap`); for a process that serves until it exits, not
-            for one that builds many apps (tests).
+        gc_tuning: Once started, tune the garbage collector for a long-running service
+            (:func:`.process.tune_gc`); for a process that serves until it exits, not for one
+            that builds many apps (tests).
 
     Raises:
         RuntimeError: The server could not start (port in use, lifespan startup failed).
@@ -133,7 +133,7 @@ async def serve(
         # uvicorn takes whole seconds
         timeout_graceful_shutdown=max(math.ceil(grace_period_s), 0),
     )
-    server = _GracefulServer(config, handle_signals=handle_signals, freeze_heap=freeze_heap)
+    server = _GracefulServer(config, handle_signals=handle_signals, tune_gc=gc_tuning)
 
     async def stop_when_set(event: asyncio.Event) -> None:
         await event.wait()
@@ -167,4 +167,4 @@ def run(
         settings: See :func:`serve`.
         grace_period_s: See :func:`serve`.
     """
-    run_loop(serve(app, settings, grace_period_s=grace_period_s, freeze_heap=True))
+    run_loop(serve(app, settings, grace_period_s=grace_period_s, gc_tuning=True))

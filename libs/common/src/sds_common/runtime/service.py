@@ -26,7 +26,6 @@ from sds_common.db.migrations import upgrade
 from sds_common.db.uow import Database
 from sds_common.jobs import JobKind, JobRunner, add_job_table
 from sds_common.runtime.app import create_service_app
-from sds_common.runtime.process import tune_gc
 from sds_common.settings import Settings
 from sds_common.storage import ObjectStore, build_object_store
 from sds_common.telemetry.metrics import Metrics
@@ -254,6 +253,4 @@ def run_service(spec: ServiceSpec, settings: Settings) -> None:
 
     configure_logging(settings, exclusive=True)
     configure_tracing(settings)
-    app = create_app(bootstrap(spec, settings))
-    tune_gc()
-    run(app, settings)
+    run(create_app(bootstrap(spec, settings)), settings)  # tunes the GC once started
