@@ -25,7 +25,10 @@ bin) charged to the release's zCDP ledger with the same noise ``sigma``; the thr
   cells whose noisy count clears ``2·sigma``: an item heavier than ``1/numeric_bins`` of the mass
   gets a bin of its own, and the rest of the mass is cut into equal-mass bins (never lighter than
   ``3·sigma``, below which a bin is mostly noise). Inside a bin, values are drawn in proportion to
-  every cell's noisy count clipped at 0, so low-count tails keep their support.
+  the cells' noisy counts clipped at 0 within half the bulk's width around it (the bulk: cells
+  above the bounds' threshold), so low-count tails keep their support, and to cells clearing
+  ``2·sigma`` only beyond it, so an offset column in wide DP bounds (e.g. epoch seconds) is not
+  smeared over them.
 
 Missing values get their own code when the column is nullable. The dataset size ``n`` is public,
 as everywhere in this trainer.
@@ -40,6 +43,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA, ColumnSpec
@@ -63,9 +67,11 @@ from sds_trainer.domain.synthesizers.marginal.columns import (
 #: Integer columns whose bounded range holds at most this many integers get one cell each.
 MAX_EXACT_INTEGERS = 256
 #: Equal-width cells of the fine grid (before merging with the log grid's edges).
-FINE_CELLS = 64
+FINE_CELLS = 128
 _BOUNDS_FALSE_BIN = 0.01
 _MAX_WINDOW = 16
+#: Share of the bulk's width around it where cells below the noise still hold values.
+_TAIL_MARGIN = 0.5
 
 #: ``charge(column, statistic, thresholded)``: charges one histogram to the ledger.
 ChargeFn = Callable[[str, str, bool], None]
@@ -254,11 +260,17 @@ def _fit_numeric(
     clipped = np.clip(rest, edges[0], edges[-1])
     idx = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
     noisy = gaussian_counts(np.bincount(idx, minlength=len(edges) - 1), sigma=sigma, rng=rng)
+    clear = np.where(noisy > 2.0 * sigma, noisy, 0.0)
     # Bins follow the cells that stand clear of the noise; values inside a bin follow every
-    # cell's (clipped) noisy count, so low-count tails keep their support.
+    # cell's (clipped) noisy count near that bulk, so low-count tails keep their support,
+    # while far from it (an offset column inside wide DP bounds) only clear cells count.
+    # The bulk: cells a pure-noise cell clears with probability ≤ 1 % over the whole grid.
+    strict = sigma * NormalDist().inv_cdf(1.0 - _BOUNDS_FALSE_BIN / len(noisy))
+    near = _near_bulk(edges, np.flatnonzero(noisy > strict))
+    weights = np.where(near, np.maximum(noisy, 0.0), clear)
     fine_bins, atom_bins, n_bins = _sweep_bins(
         edges,
-        np.where(noisy > 2.0 * sigma, noisy, 0.0),
+        clear,
         atoms,
         np.maximum(atom_weights, 0.0),
         numeric_bins=numeric_bins,
@@ -271,13 +283,22 @@ def _fit_numeric(
         missing=missing,
         dtype=str(series.dtype),
         fine_edges=[float(e) for e in edges],
-        fine_weights=[float(w) for w in np.maximum(noisy, 0.0)],
+        fine_weights=[float(w) for w in weights],
         fine_bins=fine_bins,
         atoms=[float(a) for a in atoms],
         atom_weights=[float(max(w, 0.0)) for w in atom_weights],
         atom_bins=atom_bins,
         n_bins=n_bins,
     )
+
+
+def _near_bulk(edges: FloatArray, strong: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """Cells within half the bulk's width of the ``strong`` cells (all when there are none)."""
+    if strong.size == 0:
+        return np.ones(len(clear), dtype=bool)
+    low, high = edges[strong[0]], edges[strong[-1] + 1]
+    margin = _TAIL_MARGIN * (high - low)
+    return np.asarray((edges[1:] > low - margin) & (edges[:-1] < high + margin), dtype=bool)
 
 
 def _sweep_bins(
