@@ -295,7 +295,7 @@ def _fit_numeric(
 def _near_bulk(edges: FloatArray, strong: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
     """Cells within half the bulk's width of the ``strong`` cells (all when there are none)."""
     if strong.size == 0:
-        return np.ones(len(clear), dtype=bool)
+        return np.ones(len(edges) - 1, dtype=bool)
     low, high = edges[strong[0]], edges[strong[-1] + 1]
     margin = _TAIL_MARGIN * (high - low)
     return np.asarray((edges[1:] > low - margin) & (edges[:-1] < high + margin), dtype=bool)

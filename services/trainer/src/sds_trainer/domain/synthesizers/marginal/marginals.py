@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -106,8 +107,10 @@ def _contract(operands: list[tuple[FloatArray, Clique]], out: Clique) -> FloatAr
     for _, axes in operands:
         for a in axes:
             labels.setdefault(a, len(labels))
-    args: list[object] = []
+    args: list[Any] = []
     for array, axes in operands:
         args += [array, [labels[a] for a in axes]]
     args.append([labels[a] for a in out])
-    return np.asarray(np.einsum(*args, optimize=len(operands) > 2), dtype=np.float64)
+    # The sublist form of einsum (arrays interleaved with axis labels) has no typed overload.
+    einsum: Any = np.einsum
+    return np.asarray(einsum(*args, optimize=len(operands) > 2), dtype=np.float64)

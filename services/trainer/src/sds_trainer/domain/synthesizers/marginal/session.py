@@ -212,4 +212,3 @@ def read_resumed(header: Mapping[str, Any], arrays: Mapping[str, FloatArray]) ->
         extra=dict(header["extra"]),
         losses=[dict(x) for x in header["losses"]],
     )
-
