@@ -19,8 +19,9 @@ Select-measure-generate over low-order marginals, all in zCDP (:mod:`.accounting
    left would not pay two more rounds, a last round spends exactly the rest (0.9 / 0.1).
 4. *Generation*: a final, longer estimation; rows are then drawn i.i.d. from the model.
 
-The model's marginals over the candidates are exact (:mod:`.marginals`), so the selection's
-quality is the AIM paper's. One round is one "epoch" of the progress reports.
+The model's marginals over cliques its junction tree does not hold are estimated from
+``selection_rows`` rows drawn from the model (post-processing; the data term of the quality is
+exact). One round is one "epoch" of the progress reports.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ import numpy as np
 from sds_trainer.domain.synthesizers.marginal.accounting import exponential_rho, gaussian_rho
 from sds_trainer.domain.synthesizers.marginal.graphical_model import FloatArray
 from sds_trainer.domain.synthesizers.marginal.junction_tree import Clique, model_size
-from sds_trainer.domain.synthesizers.marginal.marginals import MarginalOracle
 from sds_trainer.domain.synthesizers.marginal.params import AIMParams, MarginalParams
 from sds_trainer.domain.synthesizers.marginal.session import Session
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
@@ -117,7 +117,7 @@ class AIMSynthesizer(MarginalSynthesizer):
         limit = params.max_model_cells * used / extra["rho"]
         model = session.model
         cliques = list(model.factors)
-        estimates = self._estimates(session, candidates)
+        estimates = self._estimates(session, params, candidates)
         held = {c: model.home(c) is not None for c in candidates}
         # Data-independent pre-filter: a clique's own table must fit the limit.
         considered = [c for c in candidates if held[c] or session.cells(c) <= limit]
@@ -164,14 +164,28 @@ class AIMSynthesizer(MarginalSynthesizer):
         )
 
     @staticmethod
-    def _estimates(session: Session, candidates: dict[Clique, float]) -> dict[Clique, FloatArray]:
-        """The model's counts over every candidate (exact, see :mod:`.marginals`)."""
+    def _estimates(
+        session: Session, params: AIMParams, candidates: dict[Clique, float]
+    ) -> dict[Clique, FloatArray]:
+        """The model's counts over every candidate (exact where the tree holds it)."""
         model = session.model
         tables = session.model_tables()
-        assert session.beliefs is not None
-        oracle = MarginalOracle(model, session.beliefs)
         out: dict[Clique, FloatArray] = {}
+        missing: list[Clique] = []
         for clique in candidates:
-            held = model.marginal(clique, tables)
-            out[clique] = (held if held is not None else oracle.marginal(clique)).ravel()
+            exact = model.marginal(clique, tables)
+            if exact is None:
+                missing.append(clique)
+            else:
+                out[clique] = exact.ravel()
+        if missing:
+            rows = params.selection_rows or session.rows
+            assert session.beliefs is not None
+            drawn = model.sample(rows, rng=session.noise, beliefs=session.beliefs)
+            scale = session.rows / rows
+            for clique in missing:
+                shape = tuple(session.sizes[a] for a in clique)
+                index = np.ravel_multi_index(tuple(drawn[:, a] for a in clique), shape)
+                counts = np.bincount(index, minlength=math.prod(shape))
+                out[clique] = counts.astype(np.float64) * scale
         return out

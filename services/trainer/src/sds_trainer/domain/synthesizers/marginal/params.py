@@ -76,6 +76,8 @@ class AIMParams(MarginalParams):
         rounds: AIM's ``T``, the round count that sets the initial per-round budget (default
             ``16·columns``); annealing usually ends the run sooner.
         round_iters: Most mirror-descent iterations after each round (warm-started).
+        selection_rows: Rows drawn from the current model to estimate the marginals that no
+            clique of its tree holds (default: the table's row count).
     """
 
     degree: int = 3
@@ -83,6 +85,7 @@ class AIMParams(MarginalParams):
     max_model_cells: int = 500_000
     rounds: int | None = None
     round_iters: int = 50
+    selection_rows: int | None = None
 
     def problems(self) -> list[str]:
         """Reasons these settings are unusable (empty when fine)."""
@@ -91,8 +94,10 @@ class AIMParams(MarginalParams):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 out.append(f"{name} must be an integer ≥ 1")
-        if self.rounds is not None and (not isinstance(self.rounds, int) or self.rounds < 1):
-            out.append("rounds must be an integer ≥ 1 (or omitted)")
+        for name in ("rounds", "selection_rows"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                out.append(f"{name} must be an integer ≥ 1 (or omitted)")
         return out
 
 
