@@ -95,3 +95,39 @@ def test_rare_values_collapse_into_the_rare_bucket(table, specs) -> None:
     assert MISSING in colour["categories"]
     # A value DP could not release is never invented: the rare bucket decodes as missing.
     assert pd.isna(t.inverse_transform(t.transform(table.iloc[:1]))["colour"][0])
+
+
+class _CountingRng:
+    """Passes draws through to a real generator, counting the Gaussian releases at ``sigma``."""
+
+    def __init__(self, sigma: float) -> None:
+        self.sigma = sigma
+        self.releases = 0
+        self._rng = np.random.default_rng(0)
+
+    def normal(self, *, scale: float, size: tuple[int, ...]) -> np.ndarray:
+        if scale == self.sigma:
+            self.releases += 1
+        return self._rng.normal(scale=scale, size=size)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._rng, name)
+
+
+def test_every_noisy_histogram_drawn_is_planned_and_charged(table) -> None:
+    # The noise scale comes from the planned mechanism count: a histogram drawn but not planned
+    # (e.g. a second grid added to a numeric column) would be released with too little noise.
+    specs = [
+        ColumnSpec("age", "numeric", integer=True),
+        ColumnSpec("income", "numeric", nullable=True),
+        ColumnSpec("bounded", "numeric", bounds=(0.0, 120.0)),
+        ColumnSpec("colour", "categorical", categories=("red", "green", "blue")),
+        ColumnSpec("member", "boolean"),
+    ]
+    data = table.assign(bounded=table["age"].astype(float))
+    t = DataTransformer()
+    rng = _CountingRng(sigma=3.0)
+    steps = t.fit(data, columns=specs, noise=_noise(sigma=3.0), rng=rng)  # type: ignore[arg-type]
+    charged = [s for s in steps if s.epsilon > 0]
+    assert rng.releases == len(charged) == t.plan(specs)[0]
+    assert rng.releases == 2 * 3 + 2  # two grids per numeric column, one per discrete column

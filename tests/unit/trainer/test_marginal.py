@@ -29,6 +29,7 @@ from sds_trainer.domain.synthesizers.marginal.accounting import (
     epsilon_to_zcdp,
     zcdp_to_epsilon,
 )
+from sds_trainer.domain.synthesizers.marginal.discretise import _tail_fit
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
 from tests.unit.trainer.conftest import make_budget, make_specs, make_table
 
@@ -81,7 +82,9 @@ def test_fit_and_sample_keep_columns_and_dtypes(fitted) -> None:
     assert out["age"].dtype == table["age"].dtype
     assert out["income"].dtype == table["income"].dtype
     assert out["member"].dtype == table["member"].dtype
-    assert out["income"].isna().any()  # the missing code is modelled
+    # That the missing code is modelled is checked where its share stands above the noise
+    # (test_datetimes_and_nullable_numbers...): here 10 missing rows of 200 at ε = 1 may
+    # honestly come out as none (the noise is drawn from OS entropy, so this was flaky).
     # The one-of-a-kind colour is never released; unreleased values come back missing.
     assert set(out["colour"].dropna()) <= {"red", "green", "blue"}
     assert report.accountant == "zcdp"
@@ -343,3 +346,46 @@ def test_datetimes_and_nullable_numbers_come_back_in_their_dtypes() -> None:
     inside = out["when"].between(low - pd.Timedelta(days=400), high + pd.Timedelta(days=400))
     assert inside.mean() > 0.95
     assert out["amount"].isna().any()
+
+
+def test_an_integer_code_keeps_its_exact_relation_to_a_category() -> None:
+    # Light codes used to share bins (a value drawn inside the bin independently of the rest),
+    # which broke a code <-> label function; each code is now its own attribute value.
+    rng = np.random.default_rng(3)
+    n = 4000
+    shares = np.asarray([1, 2, 4, 8, 12, 16, 16, 14, 10, 8, 6, 3], dtype=float)
+    grade = rng.choice(np.arange(1, 13), size=n, p=shares / shares.sum())
+    table = pd.DataFrame({"grade": grade, "label": [f"G{g:02d}" for g in grade]})
+    specs = [
+        ColumnSpec("grade", "numeric", integer=True, nullable=False),
+        ColumnSpec("label", "categorical", nullable=False),
+    ]
+    model = MSTSynthesizer()
+    # Four bins would hold three codes each: the codes must not follow numeric_bins.
+    params = {"final_iters": 100, "numeric_bins": 4}
+    model.fit(table, columns=specs, privacy=PrivacyBudget(epsilon=20.0, delta=1e-6), params=params)
+    out = model.sample(3000, seed=0).dropna()
+    assert len(out) > 2800
+    assert (out["label"] == out["grade"].map(lambda g: f"G{g:02d}")).mean() > 0.97
+
+
+def test_tails_beyond_the_bulk_fall_away_and_pure_noise_pools_to_about_zero() -> None:
+    sigma = 50.0
+    tail = 400.0 * 0.7 ** np.arange(15)  # a real tail, below the noise after a few cells
+    empty = np.zeros(60)  # an empty side (or wide DP bounds around an offset column)
+    truth = np.concatenate([empty, np.full(20, 2000.0), tail, empty])
+    kept, spread = [], []
+    for seed in range(50):
+        noisy = truth + np.random.default_rng(seed).normal(scale=sigma, size=truth.size)
+        strong = np.flatnonzero(noisy > 4 * sigma)
+        fitted = _tail_fit(noisy, strong)
+        assert (fitted >= 0).all()
+        assert (np.diff(fitted[strong[-1] + 1 :]) <= 1e-9).all()  # falls away from the bulk
+        assert (np.diff(fitted[: strong[0]]) >= -1e-9).all()  # ...on both sides
+        kept.append(fitted[80:83].sum() / tail[:3].sum())
+        empty_cells = np.r_[0:60, 95:155]
+        spread.append(fitted[empty_cells].sum() / np.maximum(noisy[empty_cells], 0.0).sum())
+    # The tail keeps its first cells' mass; empty cells get far less than the clipped noise
+    # (what they got before the fit).
+    assert 0.8 < np.mean(kept) < 1.2
+    assert np.mean(spread) < 0.35

@@ -30,6 +30,9 @@ class CTGANParams:
     numeric_modes: str = "dp_quantile"
     checkpoint_every: int = 1  # see ctgan_training: progress leaves only after a checkpoint
     device: str = "auto"
+    match_marginals: bool = (
+        True  # sampling: calibrate to the released DP marginals (calibration.py)
+    )
 
     @classmethod
     def parse(cls, params: Mapping[str, Any], *, private: bool, n_rows: int) -> CTGANParams:

@@ -14,6 +14,10 @@ accountant (RDP or PRV) composes it with every DP-SGD step::
 
 sigma takes ``share`` of the zCDP budget rho(ε, δ); DP-SGD's noise multiplier is then chosen so
 that the planned steps end at ε. See :mod:`.transformer` and :mod:`.dp_preprocessing`.
+
+Unconditional samples are calibrated to the preprocessing's released marginals (logit offsets
+fitted once after training, numeric values mapped onto the released CDFs): post-processing of DP
+outputs only, see :mod:`.calibration`.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from sds_trainer.domain.synthesizers.base import (
     StopFn,
     validate_columns,
 )
+from sds_trainer.domain.synthesizers.calibration import calibration_offsets
 from sds_trainer.domain.synthesizers.conditional import CondSampler
 from sds_trainer.domain.synthesizers.ctgan_modules import Generator, sample_activate
 from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams
@@ -44,6 +49,9 @@ from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, Sampli
 from sds_trainer.domain.synthesizers.transformer import DataTransformer
 
 _SAMPLE_BATCH = 20_000
+#: Rows of the generator's calibration sample: twice the table, within these bounds (the offsets'
+#: sampling error is about sqrt(share / rows)).
+_CALIBRATION_ROWS = (10_000, 50_000)
 
 
 class DPCTGANSynthesizer:
@@ -56,6 +64,7 @@ class DPCTGANSynthesizer:
         self._transformer: DataTransformer | None = None
         self._generator: Generator | None = None
         self._params: CTGANParams | None = None
+        self._offsets: torch.Tensor | None = None
         self.device = torch.device("cpu")
 
     def fit(
@@ -123,7 +132,25 @@ class DPCTGANSynthesizer:
         )
         report = run.train(progress=progress, should_stop=should_stop, checkpoint=checkpoint)
         self._transformer, self._generator, self._params = transformer, run.generator, cfg
+        low, high = _CALIBRATION_ROWS
+        self._offsets = self._calibrate(rows=min(max(2 * len(data), low), high), seed=seed)
         return FitReport(**{**report, "seconds": time.perf_counter() - start})
+
+    def _calibrate(self, *, rows: int, seed: int) -> torch.Tensor:
+        """Logit offsets matching the released marginals on a sample of ``rows`` generated rows.
+
+        Post-processing of the generator and of the DP marginals only (see :mod:`.calibration`).
+        """
+        transformer, generator, params = self._require_fitted()
+        sampler = CondSampler(transformer.discrete_columns, device=self.device)
+        gen = torch.Generator(device=self.device)
+        gen.manual_seed(seed + 4)
+        generator.eval()
+        with torch.inference_mode():
+            z = torch.randn(rows, params.embedding_dim, generator=gen, device=self.device)
+            raw = generator.frozen()(z, sampler.sample(rows, gen))
+            logits = sample_activate(raw, transformer.spans, generator=gen).cpu().numpy()
+        return torch.from_numpy(calibration_offsets(transformer, logits))
 
     def _require_fitted(self) -> tuple[DataTransformer, Generator, CTGANParams]:
         if self._transformer is None or self._generator is None or self._params is None:
@@ -163,6 +190,9 @@ class DPCTGANSynthesizer:
         gen = torch.Generator(device=self.device)
         gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
         spans = transformer.spans
+        # The released marginals are unconditional: a conditioned sample keeps the generator's.
+        match = params.match_marginals and cond_spec is None
+        offsets = self._offsets.to(self.device) if match and self._offsets is not None else None
         generator.eval()
         chunks = []
         with torch.inference_mode():
@@ -175,9 +205,14 @@ class DPCTGANSynthesizer:
                 else:
                     cond = sampler.fixed(size, column=cond_spec[0], category=cond_spec[1])
                 raw = frozen(z, cond)
+                if offsets is not None:
+                    raw += offsets  # calibrated to the DP marginals, see :mod:`.calibration`
                 chunks.append(sample_activate(raw, spans, generator=gen).cpu().numpy())
+            jitter = int(torch.randint(2**62, (1,), generator=gen)) if match else 0
         matrix = np.concatenate(chunks) if chunks else np.zeros((0, transformer.output_dim))
-        frame = transformer.inverse_transform(matrix.astype(np.float32))
+        frame = transformer.inverse_transform(
+            matrix.astype(np.float32), match=np.random.default_rng(jitter) if match else None
+        )
         if cond_spec is not None:
             # The generator follows the condition through its conditional loss; the equality is
             # enforced exactly on the conditioned column.
@@ -193,6 +228,9 @@ class DPCTGANSynthesizer:
                 "transformer": transformer.to_state(),
                 "params": params.to_state(),
                 "generator": {k: v.cpu() for k, v in generator.state_dict().items()},
+                "offsets": self._offsets
+                if self._offsets is not None
+                else torch.zeros(transformer.output_dim),
             },
             buf,
         )
@@ -216,4 +254,6 @@ class DPCTGANSynthesizer:
             data_dim=out._transformer.output_dim,
         ).to(out.device)
         out._generator.load_state_dict(state["generator"])
+        # Models saved before the calibration have none: their samples are left uncalibrated.
+        out._offsets = state.get("offsets")
         return out

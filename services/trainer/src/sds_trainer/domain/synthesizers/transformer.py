@@ -6,7 +6,8 @@ Layout of the encoded matrix, column by column:
   nullable and its dtype can hold a missing value, a ``[present, missing]`` one-hot. The modes are
   quantile intervals from a DP histogram (see :mod:`.dp_preprocessing`), standing in for CTGAN's
   Bayesian-GMM modes, which are fitted on raw data and are not DP. The position is where the value
-  lies inside its mode, scaled to [-0.99, 0.99] so that a tanh can reach it.
+  lies inside its mode, scaled to [-0.99, 0.99] so that a tanh can reach it. The column keeps the
+  released CDF (``cdf_x``/``cdf_p``), onto which samples can be mapped (:mod:`.calibration`).
 * categorical / boolean: one-hot over released categories + a rare bucket (values that did not pass
   the DP threshold or are outside the declared set) + a missing category when nullable.
 
@@ -26,6 +27,7 @@ import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA, ColumnSpec, PreprocessingStep
+from sds_trainer.domain.synthesizers.calibration import match_quantiles
 from sds_trainer.domain.synthesizers.dp_preprocessing import (
     dp_discover_categories,
     dp_numeric_summary,
@@ -103,7 +105,7 @@ class DataTransformer:
         for spec in columns:
             if spec.kind in ("numeric", "datetime"):
                 if spec.bounds is None or self.numeric_modes == "dp_quantile":
-                    n_mech += 1
+                    n_mech += 2  # a coarse and a fine histogram, see dp_numeric_summary
             elif spec.kind in ("categorical", "boolean"):
                 n_mech += 1
                 if spec.kind == "categorical" and spec.categories is None:
@@ -162,10 +164,21 @@ class DataTransformer:
                     )
                 else:
                     summary = dp_numeric_summary(
-                        present, bounds=spec.bounds, n_modes=self.n_modes, sigma=sigma, rng=rng
+                        present,
+                        bounds=spec.bounds,
+                        n_modes=self.n_modes,
+                        sigma=sigma,
+                        rng=rng,
+                        integer=spec.integer,
                     )
                     what = "mode edges" if spec.bounds is not None else "bounds and mode edges"
-                    charged(spec.name, what, "gaussian-histogram", with_delta=False)
+                    charged(spec.name, what, "gaussian-histogram (coarse)", with_delta=False)
+                    charged(
+                        spec.name,
+                        "marginal CDF and mode edges",
+                        "gaussian-histogram (fine)",
+                        with_delta=False,
+                    )
                 self.columns.append(
                     {
                         "name": spec.name,
@@ -174,6 +187,9 @@ class DataTransformer:
                         "integer": spec.integer,
                         "missing": spec.nullable and _can_hold_missing(series.dtype),
                         "dtype": str(series.dtype),
+                        # The released marginal (DP output; empty when the edges are public).
+                        "cdf_x": list(summary.cdf[0]),
+                        "cdf_p": list(summary.cdf[1]),
                     }
                 )
             else:
@@ -292,7 +308,7 @@ class DataTransformer:
         n = len(data)
         out = np.zeros((n, self.output_dim), dtype=np.float32)
         rows = np.arange(n)
-        for col, span_list in zip(self.columns, self._grouped_spans(), strict=True):
+        for col, span_list in zip(self.columns, self.column_spans(), strict=True):
             series = data[col["name"]]
             if "edges" in col:
                 values = _numeric_values(series, col["kind"])
@@ -319,16 +335,23 @@ class DataTransformer:
             codes[:, j] = matrix[:, dc.data_start : dc.data_start + dc.dim].argmax(axis=1)
         return codes
 
-    def _grouped_spans(self) -> list[list[Span]]:
+    def column_spans(self) -> list[list[Span]]:
+        """The spans of each column, in column order."""
         spans = iter(self.spans)
         return [[next(spans) for _ in self._column_spans(col)] for col in self.columns]
 
-    def inverse_transform(self, matrix: npt.NDArray[np.float32]) -> pd.DataFrame:
-        """Decode a model matrix (activated or raw logits: discrete spans use argmax)."""
+    def inverse_transform(
+        self, matrix: npt.NDArray[np.float32], *, match: np.random.Generator | None = None
+    ) -> pd.DataFrame:
+        """Decode a model matrix (activated or raw logits: discrete spans use argmax).
+
+        With ``match``, numeric columns whose DP marginal was released are mapped by rank onto
+        it (:func:`.calibration.match_quantiles`, ``match`` drawing the jitter) before rounding.
+        """
         result: dict[str, Any] = {}
-        for col, span_list in zip(self.columns, self._grouped_spans(), strict=True):
+        for col, span_list in zip(self.columns, self.column_spans(), strict=True):
             if "edges" in col:
-                result[col["name"]] = self._decode_numeric(col, span_list, matrix)
+                result[col["name"]] = self._decode_numeric(col, span_list, matrix, match)
             else:
                 s = span_list[0]
                 codes = matrix[:, s.start : s.start + s.dim].argmax(axis=1)
@@ -337,19 +360,30 @@ class DataTransformer:
 
     @staticmethod
     def _decode_numeric(
-        col: dict[str, Any], spans: list[Span], matrix: npt.NDArray[np.float32]
+        col: dict[str, Any],
+        spans: list[Span],
+        matrix: npt.NDArray[np.float32],
+        match: np.random.Generator | None,
     ) -> pd.Series[Any]:
         edges = np.asarray(col["edges"])
         pos = np.clip(matrix[:, spans[0].start].astype(np.float64) / _SCALE, -1.0, 1.0)
         mode = matrix[:, spans[1].start : spans[1].start + spans[1].dim].argmax(axis=1)
         values = edges[mode] + (pos + 1) / 2 * (edges[mode + 1] - edges[mode])
-        if col["integer"]:
-            values = np.round(values)
         missing = (
             matrix[:, spans[2].start + 1] > matrix[:, spans[2].start]
             if col["missing"]
             else np.zeros(len(values), dtype=bool)
         )
+        if match is not None and len(col.get("cdf_x", ())) > 1:
+            present = ~missing
+            values[present] = match_quantiles(
+                values[present],
+                knots=np.asarray(col["cdf_x"], dtype=np.float64),
+                cdf=np.asarray(col["cdf_p"], dtype=np.float64),
+                jitter=match.random(int(present.sum())),
+            )
+        if col["integer"]:
+            values = np.round(values)
         values = np.where(missing, np.nan, values)
         if col["kind"] == "datetime":
             return pd.Series(pd.to_datetime(values * 1e9, unit="ns")).astype(col["dtype"])

@@ -21,11 +21,19 @@ bin) charged to the release's zCDP ledger with the same noise ``sigma``; the thr
      log grid's edges (resolution near zero for skewed columns), snapped between integers for
      integer columns.
 
-  Bins are then formed by sweeping the items (cells and atoms) in value order, counting only
-  cells whose noisy count clears ``2·sigma``: an item heavier than ``1/numeric_bins`` of the mass
-  gets a bin of its own, and the rest of the mass is cut into equal-mass bins (never lighter than
-  ``3·sigma``, below which a bin is mostly noise). Inside a bin, values are drawn in proportion to
-  every cell's noisy count clipped at 0, so low-count tails keep their support.
+  An integer column whose bounds hold at most :data:`MAX_INTEGER_CODES` integers keeps one bin
+  per integer (a code or a small count: merging values would break exact relations, e.g. an
+  education level and its number). Otherwise bins are formed by sweeping the items (cells and
+  atoms) in value order, counting only cells whose noisy count clears ``2·sigma``: an item
+  heavier than ``1/numeric_bins`` of the mass gets a bin of its own, and the rest of the mass is
+  cut into equal-mass bins (never lighter than ``3·sigma``, below which a bin is mostly noise).
+
+  Inside a bin, values are drawn in proportion to the cells' noisy counts clipped at 0 inside
+  the bulk (cells above the bounds' threshold, and those between them) and, beyond it, to a
+  non-increasing least-squares fit of them away from the bulk (pool-adjacent-violators): a real
+  tail keeps its reach and low-count cells their support, while pure-noise cells pool to about
+  zero, so an empty side or an offset column in wide DP bounds (e.g. epoch seconds) is not
+  smeared over them.
 
 Missing values get their own code when the column is nullable. The dataset size ``n`` is public,
 as everywhere in this trainer.
@@ -40,6 +48,7 @@ from statistics import NormalDist
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA, ColumnSpec
@@ -62,8 +71,11 @@ from sds_trainer.domain.synthesizers.marginal.columns import (
 
 #: Integer columns whose bounded range holds at most this many integers get one cell each.
 MAX_EXACT_INTEGERS = 256
+#: ... and at most this many, one code each: such a column is a code, a rating or a small count,
+#: and merging its values into bins would lose exact relations (a level and its number).
+MAX_INTEGER_CODES = 32
 #: Equal-width cells of the fine grid (before merging with the log grid's edges).
-FINE_CELLS = 64
+FINE_CELLS = 128
 _BOUNDS_FALSE_BIN = 0.01
 _MAX_WINDOW = 16
 
@@ -254,16 +266,25 @@ def _fit_numeric(
     clipped = np.clip(rest, edges[0], edges[-1])
     idx = np.clip(np.searchsorted(edges, clipped, side="right") - 1, 0, len(edges) - 2)
     noisy = gaussian_counts(np.bincount(idx, minlength=len(edges) - 1), sigma=sigma, rng=rng)
-    # Bins follow the cells that stand clear of the noise; values inside a bin follow every
-    # cell's (clipped) noisy count, so low-count tails keep their support.
-    fine_bins, atom_bins, n_bins = _sweep_bins(
-        edges,
-        np.where(noisy > 2.0 * sigma, noisy, 0.0),
-        atoms,
-        np.maximum(atom_weights, 0.0),
-        numeric_bins=numeric_bins,
-        min_mass=3.0 * sigma,
-    )
+    clear = np.where(noisy > 2.0 * sigma, noisy, 0.0)
+    # Bins follow the cells that stand clear of the noise; values inside a bin follow the
+    # cells' noisy counts inside the bulk (cells a pure-noise cell clears with probability
+    # ≤ 1 % over the whole grid, and all between them) and, outside it, a fit of them that
+    # falls away from the bulk: a real tail keeps its mass and reach, while pure-noise cells
+    # (an empty side, or an offset column inside wide DP bounds) pool to about zero.
+    strict = sigma * NormalDist().inv_cdf(1.0 - _BOUNDS_FALSE_BIN / len(noisy))
+    weights = _tail_fit(noisy, np.flatnonzero(noisy > strict))
+    if integer and len(edges) - 1 <= MAX_INTEGER_CODES:
+        fine_bins, atom_bins, n_bins = list(range(len(edges) - 1)), list[int](), len(edges) - 1
+    else:
+        fine_bins, atom_bins, n_bins = _sweep_bins(
+            edges,
+            clear,
+            atoms,
+            np.maximum(atom_weights, 0.0),
+            numeric_bins=numeric_bins,
+            min_mass=3.0 * sigma,
+        )
     return NumericColumn(
         name=spec.name,
         kind=spec.kind,
@@ -271,13 +292,43 @@ def _fit_numeric(
         missing=missing,
         dtype=str(series.dtype),
         fine_edges=[float(e) for e in edges],
-        fine_weights=[float(w) for w in np.maximum(noisy, 0.0)],
+        fine_weights=[float(w) for w in weights],
         fine_bins=fine_bins,
         atoms=[float(a) for a in atoms],
         atom_weights=[float(max(w, 0.0)) for w in atom_weights],
         atom_bins=atom_bins,
         n_bins=n_bins,
     )
+
+
+def _tail_fit(noisy: FloatArray, strong: npt.NDArray[np.int64]) -> FloatArray:
+    """Noisy counts clipped at 0 inside the bulk, non-increasing away from it outside.
+
+    Post-processing of the noisy histogram. With no ``strong`` cell, every count is clipped.
+    """
+    out = np.maximum(noisy, 0.0)
+    if strong.size == 0:
+        return out
+    first, last = int(strong[0]), int(strong[-1])
+    out[:first] = np.maximum(_decreasing(noisy[:first][::-1])[::-1], 0.0)
+    out[last + 1 :] = np.maximum(_decreasing(noisy[last + 1 :]), 0.0)
+    return out
+
+
+def _decreasing(values: FloatArray) -> FloatArray:
+    """The least-squares non-increasing fit (pool-adjacent-violators)."""
+    means: list[float] = []
+    sizes: list[int] = []
+    for v in values:
+        means.append(float(v))
+        sizes.append(1)
+        while len(means) > 1 and means[-2] < means[-1]:
+            size = sizes[-2] + sizes[-1]
+            means[-2] = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / size
+            sizes[-2] = size
+            means.pop()
+            sizes.pop()
+    return np.repeat(np.asarray(means, dtype=np.float64), sizes)
 
 
 def _sweep_bins(

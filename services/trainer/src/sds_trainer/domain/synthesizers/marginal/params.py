@@ -23,7 +23,7 @@ class MarginalParams:
     """
 
     numeric_bins: int = 16
-    final_iters: int = 1000
+    final_iters: int = 300
     checkpoint_every: int = 1
     device: str = "auto"
 
@@ -82,7 +82,7 @@ class AIMParams(MarginalParams):
 
     degree: int = 3
     max_workload: int = 1000
-    max_model_cells: int = 1_000_000
+    max_model_cells: int = 500_000
     rounds: int | None = None
     round_iters: int = 50
     selection_rows: int | None = None

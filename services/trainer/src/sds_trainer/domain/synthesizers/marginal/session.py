@@ -14,7 +14,7 @@ a fitted model is (see ``sample(seed=...)``).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -212,6 +212,3 @@ def read_resumed(header: Mapping[str, Any], arrays: Mapping[str, FloatArray]) ->
         extra=dict(header["extra"]),
         losses=[dict(x) for x in header["losses"]],
     )
-
-
-ScoreFn = Callable[[Clique], float]
