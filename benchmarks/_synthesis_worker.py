@@ -52,6 +52,8 @@ class FitSample:
     epochs: int
     sample_rows: int
     sample_s: float
+    sample_default_threads: int  # torch's own default here: what the trainer service uses
+    sample_default_s: float
     peak_rss_mib: float
     epsilon_spent: float | None
     noise_multiplier: float | None
@@ -129,9 +131,10 @@ def fit_and_sample(job: Job) -> FitSample:
 
     The synthetic rows go to ``job.synthetic_path`` (parquet) for the parent to evaluate.
     """
-    if job.threads:
-        import torch  # noqa: PLC0415
+    import torch  # noqa: PLC0415
 
+    default_threads = torch.get_num_threads()  # before any setting: torch's choice
+    if job.threads:
         torch.set_num_threads(job.threads)
     frame = pd.read_parquet(job.train_path)
     specs = column_specs(job.columns, frame)
@@ -144,9 +147,16 @@ def fit_and_sample(job: Job) -> FitSample:
         report = model.fit(frame, columns=specs, privacy=privacy, params=job.params, seed=job.seed)
         fit_s = time.perf_counter() - start
     n = len(frame)
+    model.sample(min(n, 1_000), seed=job.seed + 3)  # one-off set-up out of both timings
     start = time.perf_counter()
     synthetic = model.sample(n, seed=job.seed + 1)
     sample_s = time.perf_counter() - start
+    # Sampling as the trainer service runs it by default (SDS_TRAINER_THREADS unset: torch's
+    # default threads), measured after the fit-time setting above.
+    torch.set_num_threads(default_threads)
+    start = time.perf_counter()
+    model.sample(n, seed=job.seed + 2)
+    sample_default_s = time.perf_counter() - start
     synthetic.to_parquet(job.synthetic_path, index=False)
     return FitSample(
         fit_s=fit_s,
@@ -154,6 +164,8 @@ def fit_and_sample(job: Job) -> FitSample:
         epochs=report.epochs,
         sample_rows=n,
         sample_s=sample_s,
+        sample_default_threads=default_threads,
+        sample_default_s=sample_default_s,
         # Linux reports ru_maxrss in KiB: the peak resident set of this process.
         peak_rss_mib=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         epsilon_spent=report.epsilon,

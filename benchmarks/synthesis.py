@@ -104,8 +104,13 @@ class Row:
 
     @property
     def sample_rate(self) -> float:
-        """Generated rows per second."""
+        """Generated rows per second with the workers' fit threads."""
         return self.fit.sample_rows / self.fit.sample_s
+
+    @property
+    def default_sample_rate(self) -> float:
+        """Generated rows per second with torch's default threads (the trainer's default)."""
+        return self.fit.sample_rows / self.fit.sample_default_s
 
 
 def prepare(source: Path, workdir: Path, *, rows: int | None = None) -> Prepared:
@@ -188,8 +193,9 @@ def table(rows: Sequence[Row]) -> str:
     """The results as a markdown table, one line per method."""
     head = (
         "| Method | ε target | ε spent | Fit s | Setup s | s/epoch (loop) | Sample rows/s "
-        "| Peak RSS MiB | Fidelity | TSTR AUC | TRTR AUC | DCR share | MIA AUC |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| Sample rows/s (torch default threads) | Peak RSS MiB | Fidelity | TSTR AUC | TRTR AUC "
+        "| DCR share | MIA AUC |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     lines = []
     for r in rows:
@@ -197,7 +203,9 @@ def table(rows: Sequence[Row]) -> str:
         lines.append(
             f"| {r.method.label} | {_num(r.method.epsilon, '.3g')} "
             f"| {_num(r.fit.epsilon_spent, '.3f')} | {r.fit.fit_s:.1f} | {r.setup_s:.1f} "
-            f"| {r.per_epoch_s:.2f} | {r.sample_rate:,.0f} | {r.fit.peak_rss_mib:,.0f} "
+            f"| {r.per_epoch_s:.2f} | {r.sample_rate:,.0f} "
+            f"| {r.default_sample_rate:,.0f} ({r.fit.sample_default_threads}) "
+            f"| {r.fit.peak_rss_mib:,.0f} "
             f"| {_num(s.get('fidelity'), '.3f')} | {_num(s.get('utility_tstr_auc'), '.3f')} "
             f"| {_num(s.get('utility_trtr_auc'), '.3f')} | {_num(s.get('dcr_share'), '.3f')} "
             f"| {_num(s.get('mia_auc'), '.3f')} |"
@@ -222,10 +230,16 @@ def targets(rows: Sequence[Row]) -> list[str]:
             f"{peer.per_epoch_s:.2f} s = {ratio:.2f}x — {_verdict(ratio <= TARGET_EPOCH_RATIO)}"
         )
     if private:
-        slowest = min(r.sample_rate for r in private)
+        # Judged as the product samples: the trainer leaves torch's default threads unless
+        # SDS_TRAINER_THREADS says otherwise; the workers' fit-thread rate is shown beside it.
+        slowest = min(r.default_sample_rate for r in private)
+        pinned = min(r.sample_rate for r in private)
+        threads = private[0].fit.sample_default_threads
         out.append(
-            f"- dp-ctgan sampling ≥ {TARGET_SAMPLE_RATE:,.0f} rows/s: {slowest:,.0f} rows/s — "
-            f"{_verdict(slowest >= TARGET_SAMPLE_RATE)}"
+            f"- dp-ctgan sampling ≥ {TARGET_SAMPLE_RATE:,.0f} rows/s: {slowest:,.0f} rows/s "
+            f"with torch's default {threads} thread(s), as the trainer samples by default — "
+            f"{_verdict(slowest >= TARGET_SAMPLE_RATE)} ({pinned:,.0f} rows/s with the fit's "
+            "threads per worker)"
         )
         first = private[0]
         out.append(
@@ -282,7 +296,10 @@ def render(
             "divided by the epochs; *Setup s* is the rest of the fit (preprocessing and encoding; "
             "for dp-ctgan also the noise calibration and the Opacus wrapping; for the package its "
             "Bayesian-GMM transformer). *Sample rows/s*: one `sample` of as many rows as the "
-            "training set, decoding included. *Peak RSS*: `ru_maxrss` of the worker process (fit "
+            "training set, decoding included, after a 1,000-row warm-up, with the workers' "
+            "threads; *(torch default threads)*: the same again with torch's default thread "
+            "count (in brackets), which the trainer service keeps unless `SDS_TRAINER_THREADS` "
+            "is set. *Peak RSS*: `ru_maxrss` of the worker process (fit "
             "and sample). Scores come from the evaluator (`sds_evaluator.domain.evaluate`) on the "
             "real holdout: fidelity = mean of column shapes and pair trends; TSTR/TRTR = ROC-AUC "
             "of gradient boosting trained on synthetic/real rows; DCR share = share of synthetic "
