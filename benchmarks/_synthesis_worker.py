@@ -13,7 +13,7 @@ import json
 import math
 import resource
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -68,17 +68,34 @@ class _Clock:
         self.end = math.nan
 
 
-def column_specs(columns: list[dict[str, Any]], frame: pd.DataFrame) -> list[ColumnSpec]:
-    """Specs as the trainer service builds them without declared metadata (the honest default)."""
-    return [
-        ColumnSpec(
-            name=c["name"],
-            kind=c["kind"],
-            integer=bool(pd.api.types.is_integer_dtype(frame[c["name"]])),
-            nullable=float(c["missing_fraction"]) > 0,
+def column_specs(
+    columns: list[dict[str, Any]],
+    frame: pd.DataFrame,
+    declared: Mapping[str, Mapping[str, Any]] | None = None,
+) -> list[ColumnSpec]:
+    """Specs as the trainer service builds them, with ``declared`` public metadata if any.
+
+    ``declared`` is the trainer's ``params.public_metadata`` form (``{column: {"bounds": [lo,
+    hi]} | {"categories": [...]}}``); without it every bound and category set is found under DP
+    (the honest default).
+    """
+    declared = declared or {}
+    specs = []
+    for c in columns:
+        meta = declared.get(c["name"], {})
+        bounds = meta.get("bounds")
+        categories = meta.get("categories")
+        specs.append(
+            ColumnSpec(
+                name=c["name"],
+                kind=c["kind"],
+                bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
+                categories=tuple(str(v) for v in categories) if categories else None,
+                integer=bool(pd.api.types.is_integer_dtype(frame[c["name"]])),
+                nullable=float(c["missing_fraction"]) > 0,
+            )
         )
-        for c in columns
-    ]
+    return specs
 
 
 @contextmanager

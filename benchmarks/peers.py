@@ -57,6 +57,8 @@ from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams  # noqa: E4
 from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS  # noqa: E402
 
 SECTION = "Peers (make bench-peers)"
+#: What a data owner can declare about Adult without its rows (sources: data/adult/README.md).
+PUBLIC_METADATA = ROOT / "data" / "adult" / "public-metadata.json"
 QUICK_ROWS = 1_500
 LOGS = ROOT / ".bench" / "logs"
 
@@ -68,6 +70,15 @@ def prepare_quick(source: Path, workdir: Path) -> Path:
     path = workdir / "quick.csv"
     sample[list(QUICK_COLUMNS)].to_csv(path, index=False)
     return path
+
+
+def public_metadata(method: Method, columns: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The declared metadata ``method`` gets, for the ``columns`` the run has (empty: none)."""
+    if not method.declared:
+        return {}
+    declared: dict[str, Any] = json.loads(PUBLIC_METADATA.read_text())
+    names = {c["name"] for c in columns}
+    return {name: meta for name, meta in declared.items() if name in names}
 
 
 def _worker_python(method: Method, built: dict[str, venvs.Built]) -> str:
@@ -161,6 +172,7 @@ def measure(setup: Setup, run: Run, built: dict[str, venvs.Built]) -> Outcome:
         sample_rows=setup.prepared.train_rows,
         params=params_for(run, quick=setup.quick, epochs=setup.epochs, batch_size=setup.batch_size),
         threads=setup.threads,
+        public_metadata=public_metadata(method, setup.prepared.columns),
     )
     write_spec(spec, out_dir / "spec.json")
     LOGS.mkdir(parents=True, exist_ok=True)

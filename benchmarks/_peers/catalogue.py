@@ -1,8 +1,10 @@
 """Which methods the peers benchmark runs, in which environment, with which settings.
 
-Ours come from the trainer's registry at run time (every DP synthesizer registered); the peers
-are fixed: the ``ctgan`` package (non-DP, once), smartnoise-synth's DP-CTGAN, MST and AIM, and
-mostlyai-engine's TabularARGN with DP. A DP method runs once per ε; a non-DP one once.
+Ours come from the trainer's registry at run time (every DP synthesizer registered), each given
+the table's declared public metadata; the cheap ones (:data:`NO_METADATA_TOO`) run a second time
+without it, as a user who declares nothing would run them. The peers are fixed: the ``ctgan``
+package (non-DP, once), smartnoise-synth's DP-CTGAN, MST and AIM, and mostlyai-engine's
+TabularARGN with DP. A DP method runs once per ε; a non-DP one once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,10 @@ QUICK_COLUMNS = (
     "hours-per-week",
     "income",
 )
+#: Ours that also run without the declared public metadata (seconds to fit, so twice is cheap).
+NO_METADATA_TOO = ("aim", "mst")
+#: Suffix of the key of such a second run.
+NO_METADATA = "-no-metadata"
 #: Fixed peers: key → (label, venv, worker module, the worker's method name, DP).
 PEERS: dict[str, tuple[str, str, str, str, bool]] = {
     "smartnoise-aim": ("smartnoise AIM", "smartnoise", "smartnoise_worker", "aim", True),
@@ -47,7 +53,10 @@ PEERS: dict[str, tuple[str, str, str, str, bool]] = {
 
 @dataclass(frozen=True)
 class Method:
-    """A synthesizer and where it runs (``venv`` is ``"ours"`` for the workspace venv)."""
+    """A synthesizer and where it runs (``venv`` is ``"ours"`` for the workspace venv).
+
+    ``declared``: the worker gets the table's declared public metadata (ours only).
+    """
 
     key: str
     label: str
@@ -55,6 +64,7 @@ class Method:
     worker: str
     name: str
     private: bool
+    declared: bool = False
 
     @property
     def ours(self) -> bool:
@@ -77,11 +87,14 @@ class Run:
 
 def catalogue(registry: Mapping[str, Any]) -> dict[str, Method]:
     """Our DP synthesizers (from ``registry``, name → class) and the fixed peers, by key."""
-    out = {
-        name: Method(name, f"ours: {name}", OURS, "ours_worker", name, True)
-        for name, cls in registry.items()
-        if getattr(cls, "differentially_private", False)
-    }
+    out: dict[str, Method] = {}
+    for name, cls in registry.items():
+        if not getattr(cls, "differentially_private", False):
+            continue
+        out[name] = Method(name, f"ours: {name}", OURS, "ours_worker", name, True, declared=True)
+        if name in NO_METADATA_TOO:
+            key = name + NO_METADATA
+            out[key] = Method(key, f"ours: {name}, no metadata", OURS, "ours_worker", name, True)
     for key, (label, venv, worker, name, private) in PEERS.items():
         out[key] = Method(key, label, venv, worker, name, private)
     return out

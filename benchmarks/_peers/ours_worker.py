@@ -2,9 +2,9 @@
 
 The method is looked up in the trainer's registry, so a synthesizer appears here as soon as it
 is registered. It reads the datasets pipeline's training parquet (the trainer's own input, typed
-as the trainer sees it) and gets the column specs the trainer builds without declared metadata
-(the honest default: bounds and categories are found under DP, within ε). ``params`` go to the
-synthesizer unchanged.
+as the trainer sees it) and gets the column specs the trainer builds, with the public metadata
+the spec declares (none: bounds and categories are found under DP, within ε). ``params`` go to
+the synthesizer unchanged.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def run(spec: Spec) -> Result:
     with stopwatch() as fit_s:
         report = model.fit(
             frame,
-            columns=column_specs(spec.columns, frame),
+            columns=column_specs(spec.columns, frame, spec.public_metadata),
             privacy=privacy,
             params=spec.params,
             seed=spec.seed,

@@ -42,6 +42,8 @@ class Spec:
         params: worker-specific settings (epochs, batch size, ...).
         seed: seeds the peer's random generators.
         threads: torch/BLAS threads of the worker.
+        public_metadata: declared public bounds/categories per column, in the trainer's
+            ``params.public_metadata`` form (our synthesizers only; empty: none declared).
     """
 
     method: str
@@ -54,6 +56,7 @@ class Spec:
     params: dict[str, Any] = field(default_factory=dict)
     seed: int = 0
     threads: int = 1
+    public_metadata: dict[str, Any] = field(default_factory=dict)
 
     @property
     def numeric(self) -> list[str]:

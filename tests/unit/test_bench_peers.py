@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,9 @@ from benchmarks._peers.protocol import Result, Spec, load_table, read_spec, writ
 from benchmarks._peers.report import Outcome, Setup, align, table, targets
 from benchmarks._peers.smartnoise_worker import IIDSampling
 from benchmarks._peers.venvs import one_line
+from benchmarks._synthesis_worker import column_specs
+from benchmarks.peers import PUBLIC_METADATA, public_metadata
+from benchmarks.synthesis import ADULT
 
 
 class _Private:
@@ -38,7 +42,11 @@ def _keys(runs: list[Run]) -> list[tuple[str, float | None]]:
 
 def test_catalogue_takes_only_the_dp_synthesizers_of_the_registry() -> None:
     ours = [k for k, m in METHODS.items() if m.ours]
-    assert ours == ["dp-ctgan", "aim"]
+    assert ours == ["dp-ctgan", "aim", "aim-no-metadata"]
+    # Ours get the declared public metadata; aim also runs once without it, as the same model.
+    assert [METHODS[k].declared for k in ours] == [True, True, False]
+    assert METHODS["aim-no-metadata"].name == "aim"
+    assert not any(m.declared for m in METHODS.values() if not m.ours)
     # The registry's non-DP "ctgan" wrapper is not ours; the key is the ctgan package peer.
     assert METHODS["ctgan"].venv == "ctgan"
     assert not METHODS["ctgan"].private
@@ -50,10 +58,12 @@ def test_select_runs_dp_methods_per_epsilon_and_the_rest_once() -> None:
     assert _keys(runs) == [
         ("dp-ctgan", 1.0),
         ("aim", 1.0),
+        ("aim-no-metadata", 1.0),
         ("smartnoise-mst", 1.0),
         ("ctgan", None),
         ("dp-ctgan", 3.0),
         ("aim", 3.0),
+        ("aim-no-metadata", 3.0),
         ("smartnoise-mst", 3.0),
     ]
 
@@ -249,3 +259,50 @@ def test_render_marks_a_run_in_progress_and_lists_each_runs_settings(tmp_path: P
     assert "800 training rows, 200 holdout rows" in text
     pending = render(noted[:1], setup=setup, built={}, loads=("1", "1"), pending=3)
     assert "**in progress: 3 more run(s) to go**" in pending
+
+
+def test_declared_metadata_goes_to_ours_only_and_only_for_the_runs_columns() -> None:
+    columns = [{"name": "age"}, {"name": "education"}]
+    declared = public_metadata(METHODS["aim"], columns)
+    assert set(declared) == {"age", "education"}
+    assert declared["age"] == {"bounds": [17, 90]}
+    assert len(declared["education"]["categories"]) == 16
+    assert public_metadata(METHODS["aim-no-metadata"], columns) == {}
+    assert public_metadata(METHODS["smartnoise-aim"], columns) == {}
+
+
+def test_declared_adult_metadata_holds_every_value_of_the_table() -> None:
+    """What is declared must hold the data: a value outside it would be clipped or lost."""
+    frame = pd.read_csv(ADULT, dtype=str, keep_default_na=False)
+    declared = json.loads(PUBLIC_METADATA.read_text())
+    assert set(declared) <= set(frame.columns)
+    assert "fnlwgt" not in declared  # no public range: found under DP
+    for name, meta in declared.items():
+        present = frame[name][frame[name] != ""]
+        if "categories" in meta:
+            assert set(present) <= set(meta["categories"]), name
+        else:
+            low, high = meta["bounds"]
+            values = present.astype(float)
+            assert values.min() >= low, name
+            assert values.max() <= high, name
+
+
+def test_column_specs_carry_declared_bounds_and_categories() -> None:
+    frame = pd.DataFrame({"age": [20, 30], "sex": ["F", "M"], "w": [1.5, 2.5]})
+    columns = [
+        {"name": "age", "kind": "numeric", "missing_fraction": 0.0},
+        {"name": "sex", "kind": "categorical", "missing_fraction": 0.1},
+        {"name": "w", "kind": "numeric", "missing_fraction": 0.0},
+    ]
+    specs = column_specs(
+        columns, frame, {"age": {"bounds": [17, 90]}, "sex": {"categories": ["F", "M", "X"]}}
+    )
+    by_name = {s.name: s for s in specs}
+    assert by_name["age"].bounds == (17.0, 90.0)
+    assert by_name["age"].integer
+    assert by_name["sex"].categories == ("F", "M", "X")
+    assert by_name["sex"].nullable
+    assert by_name["w"].bounds is None
+    assert not by_name["w"].integer
+    assert all(s.bounds is None and s.categories is None for s in column_specs(columns, frame))
