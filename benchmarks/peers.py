@@ -173,6 +173,7 @@ def measure(setup: Setup, run: Run, built: dict[str, venvs.Built]) -> Outcome:
         params=params_for(run, quick=setup.quick, epochs=setup.epochs, batch_size=setup.batch_size),
         threads=setup.threads,
         public_metadata=public_metadata(method, setup.prepared.columns),
+        target=TARGET,
     )
     write_spec(spec, out_dir / "spec.json")
     LOGS.mkdir(parents=True, exist_ok=True)

@@ -70,7 +70,9 @@ def notes(
         "each in a subprocess of our venv, given the public metadata a data owner can declare "
         "without the rows (`data/adult/public-metadata.json`: the category lists of "
         "`adult.names` and the Census fields' ranges, sources in `data/adult/README.md`; "
-        "declared bounds and categories cost no ε, `fnlwgt`'s bounds are found under DP). "
+        "declared bounds and categories cost no ε, `fnlwgt`'s bounds are found under DP), and "
+        "the target column `income` as the trainer passes a dataset's declared target (aim "
+        "weighs the workload marginals holding it 4x, `focus`). "
         "*ours: X, no metadata* runs X with nothing declared: every bound and category set "
         "found under DP within ε, as the trainer does by default; a category held by fewer rows "
         "than the stability threshold (several hundred rows at ε=1 here) cannot be released.",

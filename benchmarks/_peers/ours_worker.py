@@ -4,7 +4,7 @@ The method is looked up in the trainer's registry, so a synthesizer appears here
 is registered. It reads the datasets pipeline's training parquet (the trainer's own input, typed
 as the trainer sees it) and gets the column specs the trainer builds, with the public metadata
 the spec declares (none: bounds and categories are found under DP, within ε). ``params`` go to
-the synthesizer unchanged.
+the synthesizer with the spec's target column added as the trainer adds the dataset's.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ def run(spec: Spec) -> Result:
     import torch  # noqa: PLC0415 - after limit_threads
 
     from benchmarks._synthesis_worker import column_specs  # noqa: PLC0415
-    from sds_trainer.domain.synthesizers import PrivacyBudget, get_synthesizer  # noqa: PLC0415
+    from sds_trainer.domain.synthesizers import (  # noqa: PLC0415
+        PrivacyBudget,
+        get_synthesizer,
+        with_target,
+    )
 
     torch.set_num_threads(spec.threads)
     path = Path(spec.train_path)
@@ -36,13 +40,14 @@ def run(spec: Spec) -> Result:
     privacy = None
     if spec.epsilon is not None and spec.delta is not None:
         privacy = PrivacyBudget(epsilon=spec.epsilon, delta=spec.delta)
-    model = get_synthesizer(spec.method)()
+    cls = get_synthesizer(spec.method)
+    model = cls()
     with stopwatch() as fit_s:
         report = model.fit(
             frame,
             columns=column_specs(spec.columns, frame, spec.public_metadata),
             privacy=privacy,
-            params=spec.params,
+            params=with_target(cls, spec.params, spec.target),
             seed=spec.seed,
         )
     with stopwatch() as sample_s:

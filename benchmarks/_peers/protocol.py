@@ -44,6 +44,8 @@ class Spec:
         threads: torch/BLAS threads of the worker.
         public_metadata: declared public bounds/categories per column, in the trainer's
             ``params.public_metadata`` form (our synthesizers only; empty: none declared).
+        target: the table's declared target column (ours use it as the trainer does, through
+            ``with_target``; the peers have no such setting).
     """
 
     method: str
@@ -57,6 +59,7 @@ class Spec:
     seed: int = 0
     threads: int = 1
     public_metadata: dict[str, Any] = field(default_factory=dict)
+    target: str | None = None
 
     @property
     def numeric(self) -> list[str]:

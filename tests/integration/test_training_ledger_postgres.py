@@ -53,6 +53,7 @@ from sds_trainer.adapters.models import privacy_report_key
 from sds_trainer.adapters.orm import datasets, jobs, reservations
 from sds_trainer.bootstrap import bootstrap
 from sds_trainer.jobs import job_kinds
+from sds_trainer.jobs.training import _target_column
 from tests.support.accounting import agrees_with_google
 from tests.support.threads import single_threaded
 from tests.unit.trainer.conftest import TINY_PARAMS, make_table
@@ -143,7 +144,7 @@ async def _ledger_rows(service: Service, dataset_id: str) -> dict[str, Any]:
     }
 
 
-async def _profiled(service: Service, dataset_id: uuid.UUID) -> None:
+async def _profiled(service: Service, dataset_id: uuid.UUID, *, target: str | None = None) -> None:
     table = make_table()
     kinds: dict[str, ColumnKind] = {
         "id": "identifier",
@@ -178,9 +179,25 @@ async def _profiled(service: Service, dataset_id: uuid.UUID) -> None:
                 train_key=train_key,
                 holdout_key=f"datasets/{dataset_id}/holdout.parquet",
                 holdout_rows=HOLDOUT_ROWS,
+                target_column=target,
             )
         ),
     )
+
+
+async def test_the_declared_target_is_marked_in_the_trainers_dataset_row(
+    trainer: Service,
+) -> None:
+    """aim's ``focus`` defaults to the column the dataset marks as its target."""
+    with_target, without = uuid.uuid4(), uuid.uuid4()
+    await _profiled(trainer, with_target, target="member")
+    await _profiled(trainer, without)
+    marked = (await _ledger_rows(trainer, str(with_target)))["dataset"]["columns"]
+    assert [c["name"] for c in marked if c["target"]] == ["member"]
+    unmarked = (await _ledger_rows(trainer, str(without)))["dataset"]["columns"]
+    assert not any(c["target"] for c in unmarked)
+    assert _target_column(marked) == "member"
+    assert _target_column(unmarked) is None
 
 
 def _one(events: list[Event], kind: type[Event]) -> Any:

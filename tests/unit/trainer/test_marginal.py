@@ -21,6 +21,7 @@ from sds_trainer.domain.synthesizers import (
     PrivacyBudget,
     SamplingError,
     TrainingCancelled,
+    with_target,
 )
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
 from sds_trainer.domain.synthesizers.marginal import AIMSynthesizer, MSTSynthesizer
@@ -29,7 +30,9 @@ from sds_trainer.domain.synthesizers.marginal.accounting import (
     epsilon_to_zcdp,
     zcdp_to_epsilon,
 )
+from sds_trainer.domain.synthesizers.marginal.aim import workload_candidates
 from sds_trainer.domain.synthesizers.marginal.discretise import _tail_fit
+from sds_trainer.domain.synthesizers.marginal.params import AIMParams
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
 from tests.unit.trainer.conftest import make_budget, make_specs, make_table
 
@@ -409,3 +412,55 @@ def test_tails_beyond_the_bulk_fall_away_and_pure_noise_pools_to_about_zero() ->
     # (what they got before the fit).
     assert 0.8 < np.mean(kept) < 1.2
     assert np.mean(spread) < 0.35
+
+
+def test_focus_weighs_the_workload_marginals_holding_the_column() -> None:
+    def candidates(**kw: Any) -> dict[tuple[int, ...], float]:
+        rng = np.random.default_rng(0)
+        return workload_candidates(4, degree=2, max_workload=100, rng=rng, **kw)
+
+    plain = candidates()
+    # Workload {01, 02, 03, 12, 13, 23}: each column is in 3 of its marginals.
+    assert plain[(0,)] == 3.0
+    assert plain[(1, 2)] == 6.0
+    assert candidates(focus=None, focus_weight=4.0) == plain
+    assert candidates(focus=0, focus_weight=1.0) == plain
+    focused = candidates(focus=0, focus_weight=4.0)
+    # Column 0's three marginals weigh 4 each; column 1 is in one of them (01) and two others.
+    assert focused[(0,)] == 12.0
+    assert focused[(1,)] == 6.0
+    assert focused[(0, 1)] == 18.0
+    assert focused[(1, 2)] == 12.0
+    assert set(focused) == set(plain)
+
+
+def test_the_dataset_target_becomes_aims_focus_unless_the_request_sets_one() -> None:
+    assert with_target(AIMSynthesizer, {}, "y") == {"focus": "y"}
+    assert with_target(AIMSynthesizer, {"focus": "x", "rounds": 3}, "y") == {
+        "focus": "x",
+        "rounds": 3,
+    }
+    assert with_target(AIMSynthesizer, {"rounds": 3}, None) == {"rounds": 3}
+    assert with_target(MSTSynthesizer, {}, "y") == {}
+    assert with_target(SYNTHESIZERS["dp-ctgan"], {"epochs": 1}, "y") == {"epochs": 1}
+
+
+def test_focus_settings_are_checked_and_an_unknown_column_focuses_on_nothing() -> None:
+    table, specs = make_table(), make_specs()
+    with pytest.raises(InvalidTrainingConfig) as err:
+        AIMSynthesizer().fit(
+            table,
+            columns=specs,
+            privacy=make_budget(),
+            params={"focus": 3, "focus_weight": 0.5},
+        )
+    assert "focus must be a column name" in str(err.value)
+    assert "focus_weight must be a finite number ≥ 1" in str(err.value)
+    for bad in (math.nan, True, "4"):
+        assert AIMParams(focus_weight=bad).problems()  # type: ignore[arg-type]
+    model = AIMSynthesizer()
+    report = model.fit(
+        table, columns=specs, privacy=make_budget(), params={**FAST, "focus": "no-such-column"}
+    )
+    assert report.epsilon == pytest.approx(make_budget().epsilon, rel=1e-6)
+    assert len(model.sample(20, seed=1)) == 20

@@ -49,7 +49,12 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
                 status="ready",
                 train_key=event.train_key,
                 train_rows=event.n_rows - event.holdout_rows,
-                columns=[c.model_dump(mode="json") for c in event.columns],
+                # The declared target column is marked: methods that can favour one column
+                # (aim's ``focus``) favour it by default.
+                columns=[
+                    {**c.model_dump(mode="json"), "target": c.name == event.target_column}
+                    for c in event.columns
+                ],
                 epsilon_total=settings.trainer_epsilon_budget,
                 delta_total=1.0,
                 epsilon_reserved=0.0,

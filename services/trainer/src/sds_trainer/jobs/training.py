@@ -65,6 +65,7 @@ from sds_trainer.domain.synthesizers import (
     PrivacyBudget,
     Synthesizer,
     get_synthesizer,
+    with_target,
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.runtime import pick_device
@@ -102,6 +103,7 @@ class TrainingJob:
         model: Synthesizer = synthesizer_cls()
         # ``public_metadata`` and ``seed`` are ours (column specs, fit seed), not the model's.
         params = {k: v for k, v in request.params.items() if k not in ("public_metadata", "seed")}
+        params = with_target(synthesizer_cls, params, _target_column(dataset.columns))
         # Methods that run in rounds (aim, mst) take no epochs.
         epochs = getattr(synthesizer_cls, "trains_in_epochs", True)
         if self.settings.trainer_default_epochs and "epochs" not in params and epochs:
@@ -495,6 +497,11 @@ class _ProgressBridge:
 
     def should_stop(self) -> bool:
         return self._stop.is_set() or self._ctx.runner.shutting_down.is_set()
+
+
+def _target_column(columns: list[dict[str, Any]]) -> str | None:
+    """The column the dataset's owner declared as the prediction target (None: none)."""
+    return next((str(c["name"]) for c in columns if c.get("target")), None)
 
 
 def _column_specs(

@@ -14,7 +14,7 @@ from sds_trainer.domain.synthesizers.errors import (
     SynthesizerError,
     TrainingCancelled,
 )
-from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS, get_synthesizer
+from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS, get_synthesizer, with_target
 
 __all__ = [
     "SYNTHESIZERS",
@@ -29,4 +29,5 @@ __all__ = [
     "SynthesizerError",
     "TrainingCancelled",
     "get_synthesizer",
+    "with_target",
 ]
