@@ -13,7 +13,7 @@ import json
 import math
 import resource
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -21,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from sds_trainer.domain.synthesizers import ColumnSpec, PrivacyBudget, get_synthesizer
+from sds_trainer.domain.synthesizers import PrivacyBudget, column_specs, get_synthesizer
 from sds_trainer.domain.synthesizers import dp_ctgan as dp_ctgan_module
 from sds_trainer.domain.synthesizers.ctgan_training import TrainingRun
 
@@ -66,36 +66,6 @@ class _Clock:
     def __init__(self) -> None:
         self.start = math.nan
         self.end = math.nan
-
-
-def column_specs(
-    columns: list[dict[str, Any]],
-    frame: pd.DataFrame,
-    declared: Mapping[str, Mapping[str, Any]] | None = None,
-) -> list[ColumnSpec]:
-    """Specs as the trainer service builds them, with ``declared`` public metadata if any.
-
-    ``declared`` is the trainer's ``params.public_metadata`` form (``{column: {"bounds": [lo,
-    hi]} | {"categories": [...]}}``); without it every bound and category set is found under DP
-    (the honest default).
-    """
-    declared = declared or {}
-    specs = []
-    for c in columns:
-        meta = declared.get(c["name"], {})
-        bounds = meta.get("bounds")
-        categories = meta.get("categories")
-        specs.append(
-            ColumnSpec(
-                name=c["name"],
-                kind=c["kind"],
-                bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
-                categories=tuple(str(v) for v in categories) if categories else None,
-                integer=bool(pd.api.types.is_integer_dtype(frame[c["name"]])),
-                nullable=float(c["missing_fraction"]) > 0,
-            )
-        )
-    return specs
 
 
 @contextmanager

@@ -27,9 +27,9 @@ def run(spec: Spec) -> Result:
     """Fit ``spec.method`` from our registry and sample ``spec.sample_rows`` rows."""
     import torch  # noqa: PLC0415 - after limit_threads
 
-    from benchmarks._synthesis_worker import column_specs  # noqa: PLC0415
     from sds_trainer.domain.synthesizers import (  # noqa: PLC0415
         PrivacyBudget,
+        column_specs,
         get_synthesizer,
         with_target,
     )

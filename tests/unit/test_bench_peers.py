@@ -19,9 +19,9 @@ from benchmarks._peers.protocol import Result, Spec, load_table, read_spec, writ
 from benchmarks._peers.report import Outcome, Setup, align, table, targets
 from benchmarks._peers.smartnoise_worker import IIDSampling
 from benchmarks._peers.venvs import one_line
-from benchmarks._synthesis_worker import column_specs
 from benchmarks.peers import PUBLIC_METADATA, public_metadata
 from benchmarks.synthesis import ADULT
+from sds_trainer.domain.synthesizers import column_specs
 
 
 class _Private:

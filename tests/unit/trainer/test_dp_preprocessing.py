@@ -6,7 +6,10 @@ import pytest
 
 from sds_trainer.domain.synthesizers import ColumnSpec
 from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
-from sds_trainer.domain.synthesizers.dp_preprocessing import dp_discover_categories
+from sds_trainer.domain.synthesizers.dp_preprocessing import (
+    dp_discover_categories,
+    dp_numeric_summary,
+)
 from sds_trainer.domain.synthesizers.transformer import (
     MISSING,
     RARE,
@@ -131,3 +134,21 @@ def test_every_noisy_histogram_drawn_is_planned_and_charged(table) -> None:
     charged = [s for s in steps if s.epsilon > 0]
     assert rng.releases == len(charged) == t.plan(specs)[0]
     assert rng.releases == 2 * 3 + 2  # two grids per numeric column, one per discrete column
+
+
+@pytest.mark.parametrize("integer", [True, False])
+def test_a_spike_at_zero_in_wide_declared_bounds_keeps_a_bin_of_its_own(integer: bool) -> None:
+    """An amount declared 0-99,999 that is 0 for 90 % of rows: the zeros decode to 0, not 0-48."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    tail = rng.integers(100, 99_999, size=n).astype(np.float64)
+    values = np.where(rng.random(n) < 0.9, 0.0, tail)
+    summary = dp_numeric_summary(
+        values, bounds=(0.0, 99_999.0), n_modes=8, sigma=5.0, rng=rng, integer=integer
+    )
+    knots, probs = summary.cdf
+    share_of_zeros = float(np.mean(values == 0.0))
+    # The released CDF has the zeros' whole mass by 1 (below the first non-zero value).
+    assert np.interp(1.0, knots, probs) == pytest.approx(share_of_zeros, abs=0.01)
+    assert summary.low <= 0.0
+    assert summary.high >= 99_999.0

@@ -58,12 +58,12 @@ from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.config import trainer_settings
 from sds_trainer.domain.policy import PolicyLimits, check_request
 from sds_trainer.domain.synthesizers import (
-    ColumnSpec,
     EpochReport,
     FitReport,
     InvalidTrainingConfig,
     PrivacyBudget,
     Synthesizer,
+    column_specs,
     get_synthesizer,
     with_target,
 )
@@ -97,7 +97,7 @@ class TrainingJob:
         if synthesizer_cls is None:
             return  # cancelled before it started
         frame = await self._load_training_rows(dataset.train_key)
-        columns = _column_specs(dataset.columns, request.params, frame)
+        columns = column_specs(dataset.columns, frame, request.params.get("public_metadata"))
         resume = await self._checkpoint(generator_id)
         progress = _ProgressBridge(self, ctx=ctx, envelope=envelope, request=request)
         model: Synthesizer = synthesizer_cls()
@@ -502,30 +502,6 @@ class _ProgressBridge:
 def _target_column(columns: list[dict[str, Any]]) -> str | None:
     """The column the dataset's owner declared as the prediction target (None: none)."""
     return next((str(c["name"]) for c in columns if c.get("target")), None)
-
-
-def _column_specs(
-    columns: list[dict[str, Any]], params: dict[str, Any], frame: pd.DataFrame
-) -> list[ColumnSpec]:
-    """Schema facts (kinds, integer-ness: public) plus the bounds/categories the user declared."""
-    declared = params.get("public_metadata") or {}
-    specs = []
-    for column in columns:
-        meta = declared.get(column["name"], {}) if isinstance(declared, dict) else {}
-        bounds = meta.get("bounds")
-        categories = meta.get("categories")
-        specs.append(
-            ColumnSpec(
-                name=column["name"],
-                kind=column["kind"],
-                bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
-                categories=tuple(str(c) for c in categories) if categories else None,
-                integer=column["name"] in frame
-                and pd.api.types.is_integer_dtype(frame[column["name"]]),
-                nullable=float(column.get("missing_fraction", 0.0)) > 0,
-            )
-        )
-    return specs
 
 
 def _accountant_name(request: TrainingRequested) -> str:

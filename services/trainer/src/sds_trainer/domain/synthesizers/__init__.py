@@ -7,6 +7,7 @@ from sds_trainer.domain.synthesizers.base import (
     PreprocessingStep,
     PrivacyBudget,
     Synthesizer,
+    column_specs,
 )
 from sds_trainer.domain.synthesizers.errors import (
     InvalidTrainingConfig,
@@ -28,6 +29,7 @@ __all__ = [
     "Synthesizer",
     "SynthesizerError",
     "TrainingCancelled",
+    "column_specs",
     "get_synthesizer",
     "with_target",
 ]

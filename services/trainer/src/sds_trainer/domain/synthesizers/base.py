@@ -64,6 +64,38 @@ class ColumnSpec:
         return out
 
 
+def column_specs(
+    columns: Sequence[Mapping[str, Any]], frame: pd.DataFrame, declared: object = None
+) -> list[ColumnSpec]:
+    """Specs from the dataset's schema plus what the user declared about its columns.
+
+    Args:
+        columns: The datasets service's column summaries (``name``, ``kind``,
+            ``missing_fraction``): schema facts, public.
+        frame: The training rows; only their dtypes are read (integer-ness is public schema).
+        declared: ``params.public_metadata``: ``{column: {"bounds": [low, high]} |
+            {"categories": [...]}}``. Anything else declares nothing.
+    """
+    metadata = declared if isinstance(declared, Mapping) else {}
+    specs = []
+    for column in columns:
+        name = str(column["name"])
+        meta = metadata.get(name, {})
+        bounds = meta.get("bounds") if isinstance(meta, Mapping) else None
+        categories = meta.get("categories") if isinstance(meta, Mapping) else None
+        specs.append(
+            ColumnSpec(
+                name=name,
+                kind=column["kind"],
+                bounds=(float(bounds[0]), float(bounds[1])) if bounds else None,
+                categories=tuple(str(c) for c in categories) if categories else None,
+                integer=name in frame and pd.api.types.is_integer_dtype(frame[name]),
+                nullable=float(column.get("missing_fraction", 0.0)) > 0,
+            )
+        )
+    return specs
+
+
 @dataclass(frozen=True)
 class PrivacyBudget:
     """The (ε, δ) target of one training, and how to spend it.

@@ -10,20 +10,20 @@ per-column ε split would. Everything derived from a noisy histogram (bounds, qu
 sampling frequencies) is post-processing and costs nothing more.
 
 * Numeric columns: TWO histograms on DATA-INDEPENDENT grids, so two of the ``d`` histograms. The
-  coarse grid is uniform inside declared bounds, otherwise a symmetric log grid from 1e-2 to 1e12
-  (quarter decades); the fine grid splits every coarse bin into :data:`FINE_SPLITS` equal parts.
-  For integer columns both grids are snapped to half-integers, so a fine bin holds whole values
-  (unit bins wherever the coarse bin is narrow: a spike at one value stays one value). Coarse bins
-  whose noisy count is below the noise level are zeroed; the outermost surviving ones give the DP
-  bounds; a coarse bin away from the bulk survives only far above the noise (a zero-inflated
-  column's tail lies decades away from its spike at 0). Inside each surviving coarse bin, the
-  coarse and fine counts are combined by least squares (a two-level tree) and made monotone as a
-  cumulative sum: the coarse count carries the bin's mass with little noise, the fine ones mostly
-  its shape. The resulting noisy CDF gives the quantile edges of the modes (our DP stand-in for
-  CTGAN's Bayesian GMM, which is not DP; a fine bin holding a large share, a spike, is a mode of
-  its own) and is kept as the column's released marginal (see :mod:`.calibration`). A single
-  fine histogram could not do both: summed over a coarse bin, its noise grows with the root of
-  the number of fine bins, which would wipe out sparse tails.
+  coarse grid is a symmetric log grid from 1e-2 to 1e12 (quarter decades), inside declared bounds
+  joined with a uniform grid between them; the fine grid splits every coarse bin into
+  :data:`FINE_SPLITS` equal parts. For integer columns both grids are snapped to half-integers, so
+  a fine bin holds whole values (unit bins wherever the coarse bin is narrow: a spike at one value
+  stays one value). Coarse bins whose noisy count is below the noise level are zeroed; the
+  outermost surviving ones give the DP bounds; a coarse bin away from the bulk survives only far
+  above the noise (a zero-inflated column's tail lies decades away from its spike at 0). Inside
+  each surviving coarse bin, the coarse and fine counts are combined by least squares (a two-level
+  tree) and made monotone as a cumulative sum: the coarse count carries the bin's mass with little
+  noise, the fine ones mostly its shape. The resulting noisy CDF gives the quantile edges of the
+  modes (our DP stand-in for CTGAN's Bayesian GMM, which is not DP; a fine bin holding a large
+  share, a spike, is a mode of its own) and is kept as the column's released marginal (see
+  :mod:`.calibration`). A single fine histogram could not do both: summed over a coarse bin, its
+  noise grows with the root of the number of fine bins, which would wipe out sparse tails.
 * Categorical columns without declared categories: the stability-based histogram (Korolova et
   al. 2009; Wilson et al. 2020's "DP SQL" thresholding) with Gaussian noise: noisy counts over
   the observed values, released only above ``τ = 1 + sigma·Φ⁻¹(1 - δ₀)``. A value held by one row
@@ -153,7 +153,12 @@ def numeric_grids(
     lies inside one coarse bin.
     """
     if bounds is not None:
-        coarse = np.linspace(bounds[0], bounds[1], UNIFORM_GRID_BINS + 1)
+        low, high = bounds
+        # The log grid's edges inside the bounds as well: in a wide declared range (an amount
+        # declared 0-99,999) a spike at or near 0 keeps bins of its own scale instead of being
+        # smeared over the first uniform bin.
+        inner = LOG_GRID[(low < LOG_GRID) & (high > LOG_GRID)]
+        coarse = np.union1d(np.linspace(low, high, UNIFORM_GRID_BINS + 1), inner)
     else:
         coarse = LOG_GRID
     if integer:
@@ -276,7 +281,7 @@ def dp_numeric_summary(
     inside = (fine >= low) & (fine <= high)
     knots = np.clip(fine[inside], low, high)
     zero = np.flatnonzero(knots == 0.0)
-    if bounds is None and not integer and zero.size and zero[0] + 1 < len(knots):
+    if not integer and zero.size and zero[0] + 1 < len(knots):
         # Exact zeros are common (zero-inflated amounts) and 0 is an edge of the log grid: the
         # fine bin [0, 3e-4) is released as the point 0, so a spike there decodes to 0 exactly.
         knots[zero[0] + 1] = 0.0
