@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -21,7 +23,12 @@ async def _backend_pid(engine: AsyncEngine) -> int:
         return int((await conn.execute(text("select pg_backend_pid()"))).scalar_one())
 
 
-def _count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+@asynccontextmanager
+async def _counted_engine(
+    dsn: str, monkeypatch: pytest.MonkeyPatch, *, idle_ping_s: float
+) -> AsyncIterator[tuple[AsyncEngine, list[int]]]:
+    """An engine on ``dsn`` whose pings are counted (one entry each), disposed on exit."""
+    engine = create_engine(_asyncpg(dsn), idle_ping_s=idle_ping_s)
     pings: list[int] = []
     original = engine.dialect.do_ping
 
@@ -30,7 +37,10 @@ def _count_pings(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[i
         return bool(original(dbapi_connection))
 
     monkeypatch.setattr(engine.dialect, "do_ping", counted)
-    return pings
+    try:
+        yield engine, pings
+    finally:
+        await engine.dispose()
 
 
 async def _terminate(dsn: str, pid: int) -> None:
@@ -46,9 +56,7 @@ async def _terminate(dsn: str, pid: int) -> None:
 async def test_a_connection_killed_while_idle_is_replaced(
     postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = create_engine(_asyncpg(postgres_dsn), idle_ping_s=0.0)
-    pings = _count_pings(engine, monkeypatch)
-    try:
+    async with _counted_engine(postgres_dsn, monkeypatch, idle_ping_s=0.0) as (engine, pings):
         before = await _backend_pid(engine)
         assert pings == []  # a fresh connection is not pinged
         await _terminate(postgres_dsn, before)
@@ -56,16 +64,12 @@ async def test_a_connection_killed_while_idle_is_replaced(
         after = await _backend_pid(engine)
         assert after != before
         assert pings == [1]
-    finally:
-        await engine.dispose()
 
 
 async def test_a_connection_in_steady_use_is_not_pinged(
     postgres_dsn: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    engine = create_engine(_asyncpg(postgres_dsn), idle_ping_s=3600.0)
-    pings = _count_pings(engine, monkeypatch)
-    try:
+    async with _counted_engine(postgres_dsn, monkeypatch, idle_ping_s=3600.0) as (engine, pings):
         first = await _backend_pid(engine)
         second = await _backend_pid(engine)
         assert first == second  # the same pooled connection
@@ -76,5 +80,3 @@ async def test_a_connection_in_steady_use_is_not_pinged(
             await _backend_pid(engine)
         assert raised.value.connection_invalidated
         assert await _backend_pid(engine) != first
-    finally:
-        await engine.dispose()
