@@ -2,7 +2,19 @@
 
 from pathlib import Path
 
-from tests.unit.gateway.harness import ALICE, BOB, CAROL, running_gateway
+from sds_common.events import Envelope
+from tests.unit.gateway.harness import ALICE, BOB, CAROL, Harness, running_gateway
+
+
+async def _membership_changes(gw: Harness, count: int) -> list[Envelope]:
+    """The ``ProjectMembershipChanged`` events relayed, once there are ``count`` of them."""
+    topic = gw.settings.topic("access")
+
+    async def relayed() -> bool:
+        return len(gw.emitted(topic, "ProjectMembershipChanged")) == count
+
+    await gw.until(relayed)
+    return gw.emitted(topic, "ProjectMembershipChanged")
 
 
 async def test_owners_add_change_and_remove_members(tmp_path: Path) -> None:
@@ -46,13 +58,7 @@ async def test_owners_add_change_and_remove_members(tmp_path: Path) -> None:
         assert gone.status_code == 404  # not a member any more: the project does not exist
         missing = await gw.call("PATCH", f"{members}/bob", json={"role": "owner"})
         assert missing.status_code == 404
-        topic = gw.settings.topic("access")
-
-        async def relayed() -> bool:
-            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 4
-
-        await gw.until(relayed)
-        changes = gw.emitted(topic, "ProjectMembershipChanged")
+        changes = await _membership_changes(gw, 4)
         # The creator's ownership is announced too: every membership has its event.
         assert [
             (e.payload["user_id"], e.payload["role"], e.payload["previous_role"]) for e in changes
@@ -102,13 +108,7 @@ async def test_deleting_a_project_removes_every_member(tmp_path: Path) -> None:
         assert (await gw.call("DELETE", f"/api/v1/projects/{project_id}")).status_code == 204
         again = await gw.call("DELETE", f"/api/v1/projects/{project_id}")
         assert again.status_code == 404  # gone: nothing is announced twice
-        topic = gw.settings.topic("access")
-
-        async def relayed() -> bool:
-            return len(gw.emitted(topic, "ProjectMembershipChanged")) == 6
-
-        await gw.until(relayed)
-        changes = gw.emitted(topic, "ProjectMembershipChanged")
+        changes = await _membership_changes(gw, 6)
         assert [
             (e.payload["user_id"], e.payload["role"], e.payload["previous_role"])
             for e in changes[3:]
