@@ -137,6 +137,11 @@ def _meets_quality(o: Outcome) -> bool:
     return (o.quality or 0.0) >= TARGET_QUALITY and (o.tstr or 0.0) >= TARGET_TSTR
 
 
+def _ratio(value: float) -> str:
+    """A fit-time ratio: two decimals, or two significant digits below 0.1 (not "0.00")."""
+    return f"{value:.2f}" if value >= 0.1 else f"{value:.2g}"
+
+
 def best_target(outcomes: Sequence[Outcome]) -> str | None:
     """Our best DP synthesizer at ε=1 against smartnoise AIM (None: none of ours ran at ε=1).
 
@@ -157,7 +162,7 @@ def best_target(outcomes: Sequence[Outcome]) -> str | None:
     ratio = best.fit_s / aim.fit_s
     ok = _meets_quality(best) and ratio <= AIM_FIT_RATIO
     return (
-        f"{text} = {ratio:.2f}x smartnoise AIM's {aim.fit_s:.0f} s (≤ {AIM_FIT_RATIO}x) — "
+        f"{text} = {_ratio(ratio)}x smartnoise AIM's {aim.fit_s:.0f} s (≤ {AIM_FIT_RATIO}x) — "
         f"{_verdict(ok)}"
     )
 
@@ -179,7 +184,8 @@ def dpctgan_targets(outcomes: Sequence[Outcome]) -> list[str]:
         ratio = ours.fit_s / peer.fit_s
         ok = ratio <= DPCTGAN_FIT_RATIO and (ours.quality or 0.0) >= DPCTGAN_QUALITY
         out.append(
-            f"{text} = {ratio:.2f}x smartnoise DP-CTGAN's {peer.fit_s:.0f} s (≤ ⅓) — {_verdict(ok)}"
+            f"{text} = {_ratio(ratio)}x smartnoise DP-CTGAN's {peer.fit_s:.0f} s (≤ ⅓) — "
+            f"{_verdict(ok)}"
         )
     return out
 

@@ -148,6 +148,8 @@ def test_targets_compare_with_the_peers_of_the_same_run() -> None:
     assert dpctgan.endswith("**missed**")  # fast enough, but SDMetrics 0.70 < 0.85
     slow = [_outcome("aim", 1.0, fit=200.0, quality=0.99, tstr=0.95), *outcomes[1:]]
     assert targets(slow)[0].endswith("**missed**")  # 0.40x AIM's fit
+    fast = [_outcome("aim", 1.0, fit=5.0, quality=0.99, tstr=0.95), *outcomes[1:]]
+    assert "= 0.01x smartnoise AIM's" in targets(fast)[0]  # two significant digits, not 0.00x
 
 
 def test_targets_say_when_the_reference_peer_did_not_run() -> None:
