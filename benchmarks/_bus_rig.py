@@ -21,7 +21,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sds_common.bus.consumer import BatchItems, Subscription
+from sds_common.bus.subscription import BatchItems, Subscription
 from sds_common.db import Database, create_engine, ensure_schema
 from sds_common.db.uow import UnitOfWork
 from sds_common.events import Envelope, Event, TrainingProgress, topics

@@ -11,7 +11,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
 
 from sds_common.bus import Broker, EventConsumer, OutboxRelay, ReceivedMessage, RetryPolicy
-from sds_common.bus.consumer import BatchItems, FaultHook, Subscription
+from sds_common.bus.subscription import BatchItems, FaultHook, Subscription
 from sds_common.db import Database, create_engine, ensure_schema
 from sds_common.events import DatasetDeleted, Envelope, Event
 from sds_common.settings import Settings

@@ -1,19 +1,12 @@
 """The event bus: brokers (Kafka, in-process), outbox relay, idempotent consumers."""
 
-from sds_common.bus.consumer import (
-    BatchHandler,
-    BatchItems,
-    EventConsumer,
-    Handler,
-    RetryPolicy,
-    Subscription,
-    wait_until,
-)
+from sds_common.bus.consumer import EventConsumer, wait_until
 from sds_common.bus.kafka import KafkaBroker
 from sds_common.bus.memory import MemoryBroker
 from sds_common.bus.ports import Broker, OutgoingMessage, ReceivedMessage
 from sds_common.bus.relay import OutboxRelay
 from sds_common.bus.runtime import Messaging, all_topics, build_broker
+from sds_common.bus.subscription import BatchHandler, BatchItems, Handler, RetryPolicy, Subscription
 
 __all__ = [
     "BatchHandler",

@@ -26,78 +26,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
-from sqlalchemy import String, TextClause, bindparam, text
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.dml import ReturningInsert
 
+from sds_common.bus.inbox import Inbox, take
 from sds_common.bus.ports import Broker, BrokerConsumer, ReceivedMessage
+from sds_common.bus.subscription import BatchHandler, FaultHook, RetryPolicy, Subscription
 from sds_common.db.uow import Database, UnitOfWork
 from sds_common.events import topics as topic_names
 from sds_common.events.base import Envelope, Event
 from sds_common.telemetry.tracing import consumer_span
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[Envelope, Event, UnitOfWork], Awaitable[None]]
-BatchItems = Sequence[tuple[Envelope, Event]]
-BatchHandler = Callable[[BatchItems, UnitOfWork], Awaitable[None]]
-FaultHook = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class Subscription:
-    """One handler of one event model (type and version).
-
-    A batch subscription (:meth:`batch`) has a ``batch_handler`` instead: every batch
-    subscription of a consumer with the same ``name`` is called ONCE per fetch, with all the
-    fetch's fresh events of its types in fetch order, so a handler can write them with one
-    statement. ``handler`` then calls it with a one-event list, which is what the one-by-one
-    replay after a failure uses.
-    """
-
-    event: type[Event]
-    handler: Handler
-    name: str
-    batch_handler: BatchHandler | None = None
-
-    @classmethod
-    def of(cls, event: type[Event], handler: Handler, *, name: str | None = None) -> Subscription:
-        """Subscribe ``handler`` to ``event``; the name defaults to the handler's qualname."""
-        return cls(event=event, handler=handler, name=name or handler.__qualname__)
-
-    @classmethod
-    def batch(
-        cls, event: type[Event], handler: BatchHandler, *, name: str | None = None
-    ) -> Subscription:
-        """Subscribe ``handler`` to ``event`` in batch form.
-
-        Args:
-            event: the event model (type and version).
-            handler: called as ``handler(items, uow)`` with ``(envelope, event)`` pairs, inside
-                the fetch's transaction; ``uow.caused_by`` is not set (many causes).
-            name: groups batch subscriptions into one call per fetch (and names their inbox
-                rows); defaults to the handler's qualname.
-        """
-
-        async def one(envelope: Envelope, item: Event, uow: UnitOfWork) -> None:
-            await handler([(envelope, item)], uow)
-
-        label: str = name or str(getattr(handler, "__qualname__", type(handler).__name__))
-        return cls(event=event, handler=one, name=label, batch_handler=handler)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries with exponential backoff before a message is dead-lettered."""
-
-    max_retries: int = 3
-    first_backoff_s: float = 0.05
-    max_backoff_s: float = 2.0
-
-    def delay(self, attempt: int) -> float:
-        """Delay before retry number ``attempt`` (1-based)."""
-        return float(min(self.first_backoff_s * 2 ** (attempt - 1), self.max_backoff_s))
 
 
 @dataclass
@@ -152,6 +90,7 @@ class EventConsumer:
         self.group_id = group_id
         self._broker = broker
         self._database = database
+        self._inbox = Inbox(database)
         self._actor = actor
         self._retry = retry or RetryPolicy()
         self._max_batch = max_batch
@@ -300,16 +239,16 @@ class EventConsumer:
         async with self._database.unit_of_work(actor=self._actor) as uow:
             pairs = [(self._inbox_name(s), item.dedup_id) for item in work for s in item.targets]
             pairs += [(self._inbox_name(None), item.dedup_id) for item in work if item.poison]
-            fresh = await self._claim(uow.session, pairs)
+            fresh = await self._inbox.claim(uow.session, pairs)
             batched: dict[str, tuple[BatchHandler, list[_Item]]] = {}
             for item in work:
                 if item.poison:
-                    if _take(fresh, (self._inbox_name(None), item.dedup_id)):
+                    if take(fresh, (self._inbox_name(None), item.dedup_id)):
                         await self._dead_letter(uow, item, reason=item.poison, error=item.error)
                     continue
                 uow.caused_by = item.envelope
                 for sub in item.targets:
-                    if not _take(fresh, (self._inbox_name(sub), item.dedup_id)):
+                    if not take(fresh, (self._inbox_name(sub), item.dedup_id)):
                         continue
                     if sub.batch_handler is not None:
                         batched.setdefault(sub.name, (sub.batch_handler, []))[1].append(item)
@@ -329,7 +268,7 @@ class EventConsumer:
     async def _slow_path(self, item: _Item) -> None:
         if item.poison:
             async with self._database.unit_of_work(actor=self._actor) as uow:
-                if await self._claim(uow.session, [(self._inbox_name(None), item.dedup_id)]):
+                if await self._inbox.claim(uow.session, [(self._inbox_name(None), item.dedup_id)]):
                     await self._dead_letter(uow, item, reason=item.poison, error=item.error)
             return
         for sub in item.targets:
@@ -345,7 +284,7 @@ class EventConsumer:
                 async with self._database.unit_of_work(
                     actor=self._actor, caused_by=item.envelope
                 ) as uow:
-                    if not await self._claim(uow.session, [key]):
+                    if not await self._inbox.claim(uow.session, [key]):
                         return
                     await self._call(sub, item, uow)
             except Exception as exc:
@@ -360,7 +299,7 @@ class EventConsumer:
             else:
                 return
         async with self._database.unit_of_work(actor=self._actor) as uow:
-            if await self._claim(uow.session, [key], outcome="dead_lettered"):
+            if await self._inbox.claim(uow.session, [key], outcome="dead_lettered"):
                 await self._dead_letter(
                     uow, item, reason="handler_failed", error=last_error, handler=sub.name
                 )
@@ -399,59 +338,6 @@ class EventConsumer:
             f"{name} batch process", items[0].message.headers, attributes=attributes
         ):
             await handler(pairs, uow)
-
-    async def _claim(
-        self, session: AsyncSession, pairs: Sequence[tuple[str, str]], *, outcome: str = "handled"
-    ) -> set[tuple[str, str]]:
-        """Insert inbox rows; return the pairs that were not there before."""
-        if not pairs:
-            return set()
-        if self._database.engine.dialect.name == "postgresql":
-            # Two array parameters: per-row parameter processing of an executemany cost more
-            # CPU than the insert cost PostgreSQL (``benchmarks/audit.py``).
-            result = await session.execute(
-                self._claim_arrays_statement,
-                {
-                    "handlers": [h for h, _ in pairs],
-                    "event_ids": [e for _, e in pairs],
-                    "outcome": outcome,
-                },
-            )
-            return {(row.handler, row.event_id) for row in result}
-        # One parameter set per row (an executemany, sent as multi-row INSERTs with RETURNING)
-        # rather than one statement with the rows in its VALUES clause: the statement stays the
-        # same whatever the batch size, so SQLAlchemy compiles it once instead of per batch.
-        rows = [{"handler": h, "event_id": e, "outcome": outcome} for h, e in pairs]
-        result = await session.execute(self._claim_statement, rows)
-        return {(row.handler, row.event_id) for row in result}
-
-    @functools.cached_property
-    def _claim_arrays_statement(self) -> TextClause:
-        inbox = self._database.tables.inbox
-        # Only the table's own name goes into the text; the values are bound. A pair twice in
-        # the arrays (a redelivery within one fetch) is inserted once: DO NOTHING skips the
-        # second copy, as it skips pairs already there.
-        return text(
-            f"INSERT INTO {inbox.name} (handler, event_id, outcome) "  # noqa: S608
-            "SELECT handler, event_id, :outcome "
-            "FROM unnest(:handlers, :event_ids) AS claimed(handler, event_id) "
-            "ON CONFLICT (handler, event_id) DO NOTHING RETURNING handler, event_id"
-        ).bindparams(
-            bindparam("handlers", type_=postgresql.ARRAY(String)),
-            bindparam("event_ids", type_=postgresql.ARRAY(String)),
-            bindparam("outcome", type_=String),
-        )
-
-    @functools.cached_property
-    def _claim_statement(self) -> ReturningInsert[str, str]:
-        inbox = self._database.tables.inbox
-        dialect = postgresql if self._database.engine.dialect.name == "postgresql" else sqlite
-        statement: ReturningInsert[str, str] = (
-            dialect.insert(inbox)
-            .on_conflict_do_nothing(index_elements=["handler", "event_id"])
-            .returning(inbox.c.handler, inbox.c.event_id)
-        )
-        return statement
 
     async def _dead_letter(
         self,
@@ -498,14 +384,6 @@ class EventConsumer:
             self._fault_hook(point)
 
 
-def _take(fresh: set[tuple[str, str]], pair: tuple[str, str]) -> bool:
-    """Whether ``pair`` was newly claimed; a second copy of it in the same batch gets False."""
-    if pair in fresh:
-        fresh.discard(pair)
-        return True
-    return False
-
-
 def _short(exc: BaseException) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= 2000 else text[:1997] + "..."
@@ -525,13 +403,7 @@ async def wait_until(
 
 
 __all__ = [
-    "BatchHandler",
-    "BatchItems",
     "EventConsumer",
-    "FaultHook",
-    "Handler",
     "HandlerFailedError",
-    "RetryPolicy",
-    "Subscription",
     "wait_until",
 ]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from sds_common.bus.consumer import EventConsumer, FaultHook, RetryPolicy, Subscription
+from sds_common.bus.consumer import EventConsumer
 from sds_common.bus.kafka import KafkaBroker
 from sds_common.bus.memory import MemoryBroker
 from sds_common.bus.ports import Broker
 from sds_common.bus.relay import OutboxRelay
+from sds_common.bus.subscription import FaultHook, RetryPolicy, Subscription
 from sds_common.db.uow import Database
 from sds_common.events import topics as topic_names
 from sds_common.settings import BusKind, Settings

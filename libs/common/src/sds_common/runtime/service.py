@@ -18,9 +18,9 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, text
 
-from sds_common.bus.consumer import FaultHook, Subscription
 from sds_common.bus.ports import Broker
 from sds_common.bus.runtime import Messaging, build_broker
+from sds_common.bus.subscription import FaultHook, Subscription
 from sds_common.db.engine import create_engine
 from sds_common.db.migrations import upgrade
 from sds_common.db.uow import Database
