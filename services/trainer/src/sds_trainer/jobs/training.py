@@ -31,9 +31,6 @@ from sds_common.events import (
     DpConfigRejected,
     Envelope,
     ModelTrained,
-    PrivacyBudgetReleased,
-    PrivacyBudgetReserved,
-    PrivacyBudgetSpent,
     TrainingCancelled,
     TrainingFailed,
     TrainingProgress,
@@ -50,13 +47,11 @@ from sds_common.jobs import (
     JobHandedBackError,
     cancel_requested,
 )
-from sds_common.privacy.explain import mechanism_of
 from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_report_key
 from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.config import trainer_settings
-from sds_trainer.domain.policy import PolicyLimits, check_request
 from sds_trainer.domain.synthesizers import (
     EpochReport,
     FitReport,
@@ -68,6 +63,7 @@ from sds_trainer.domain.synthesizers import (
     with_target,
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
+from sds_trainer.jobs import budget
 from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
@@ -162,7 +158,13 @@ class TrainingJob:
                 synthesizer_cls = get_synthesizer(request.method)
             except KeyError as exc:
                 raise JobFailedError("unknown_method", str(exc.args[0])) from exc
-            privacy = await self._reserve(uow, request, synthesizer_cls, dataset)
+            privacy = await budget.reserve(
+                uow,
+                request,
+                synthesizer_cls,
+                dataset,
+                epsilon_cap=self.settings.trainer_epsilon_cap,
+            )
             # The last announced epoch: checkpoints are written before announcements, so a
             # resumed run continues from it (or from a later, unannounced checkpoint).
             report = (
@@ -182,60 +184,6 @@ class TrainingJob:
                 update(generators).where(generators.c.id == generator_id).values(status="running")
             )
         return synthesizer_cls, privacy, dataset
-
-    async def _reserve(
-        self, uow: UnitOfWork, request: TrainingRequested, cls: type[Synthesizer], dataset: Any
-    ) -> PrivacyBudget | None:
-        if not cls.differentially_private:
-            if request.privacy is not None:
-                raise JobFailedError(
-                    "not_dp",
-                    f"method {request.method!r} is not differentially private: drop 'privacy'",
-                )
-            return None
-        if request.privacy is None:
-            raise JobFailedError(
-                "privacy_required",
-                f"method {request.method!r} needs privacy settings (ε, optionally δ)",
-            )
-        existing = await ledger.get(uow, str(request.generator_id))
-        if existing is None:
-            left = await ledger.remaining(uow, str(request.dataset_id))
-            resolved, reasons = check_request(
-                epsilon=request.privacy.epsilon,
-                delta=request.privacy.delta,
-                n_rows=dataset.train_rows,
-                remaining_epsilon=left,
-                limits=PolicyLimits(epsilon_cap=self.settings.trainer_epsilon_cap),
-            )
-            if resolved is None:
-                raise JobFailedError("invalid_privacy", "; ".join(reasons))
-            try:
-                existing = await ledger.reserve(
-                    uow,
-                    dataset_id=str(request.dataset_id),
-                    generator_id=str(request.generator_id),
-                    epsilon=resolved.epsilon,
-                    delta=resolved.delta,
-                )
-            except ledger.BudgetExhaustedError as exc:
-                raise JobFailedError("budget_exhausted", str(exc)) from exc
-            await uow.emit(
-                PrivacyBudgetReserved(
-                    dataset_id=request.dataset_id,
-                    generator_id=request.generator_id,
-                    epsilon=existing.epsilon,
-                    delta=existing.delta,
-                    remaining_epsilon=await ledger.remaining(uow, str(request.dataset_id)),
-                )
-            )
-        return PrivacyBudget(
-            epsilon=existing.epsilon,
-            delta=existing.delta,
-            accountant=request.privacy.accountant,
-            max_grad_norm=request.privacy.max_grad_norm or 1.0,
-            preprocessing_epsilon_share=request.privacy.preprocessing_epsilon_share,
-        )
 
     async def _load_training_rows(self, key: str) -> pd.DataFrame:
         with tempfile.TemporaryDirectory(prefix="sds-train-") as tmp:
@@ -278,7 +226,7 @@ class TrainingJob:
                     epsilon_spent=report.epsilon,
                     delta_spent=report.delta or 0.0,
                 )
-                await self._announce_spend(uow, request, report=report, released=released)
+                await budget.announce_spend(uow, request, report=report, released=released)
             await uow.session.execute(
                 update(generators)
                 .where(generators.c.id == generator_id)
@@ -300,50 +248,11 @@ class TrainingJob:
             await ctx.finish(uow, status=SUCCEEDED)
         await self.service.storage.delete(checkpoint_key(generator_id))
 
-    async def _announce_spend(
-        self, uow: UnitOfWork, request: TrainingRequested, *, report: FitReport, released: float
-    ) -> None:
-        remaining = await ledger.remaining(uow, str(request.dataset_id))
-        await uow.emit(
-            PrivacyBudgetSpent(
-                dataset_id=request.dataset_id,
-                generator_id=request.generator_id,
-                epsilon=report.epsilon or 0.0,
-                delta=report.delta or 0.0,
-                preprocessing_epsilon=report.preprocessing_epsilon,
-                accountant=report.accountant,
-                noise_multiplier=report.noise_multiplier,
-                sample_rate=report.sample_rate,
-                steps=report.steps,
-                remaining_epsilon=remaining,
-                mechanism=mechanism_of(
-                    noise_multiplier=report.noise_multiplier,
-                    steps=report.steps,
-                    preprocessing_epsilon=report.preprocessing_epsilon,
-                ),
-                training_epsilon=report.training_epsilon,
-                max_grad_norm=report.max_grad_norm,
-                epochs=report.epochs,
-                batch_size=report.batch_size or None,
-            )
-        )
-        if released > 0:
-            await uow.emit(
-                PrivacyBudgetReleased(
-                    dataset_id=request.dataset_id,
-                    generator_id=request.generator_id,
-                    epsilon=released,
-                    delta=0.0,
-                    reason="training finished below its reservation",
-                    remaining_epsilon=remaining,
-                )
-            )
-
     async def _finish_cancelled(
         self, ctx: JobContext, envelope: Envelope, request: TrainingRequested, *, spent: float
     ) -> None:
         async with self.service.database.unit_of_work(actor=ACTOR, caused_by=envelope) as uow:
-            released = await self._charge_partial(
+            released = await budget.charge_partial(
                 uow, request, spent=spent, reason="training cancelled"
             )
             await self._cancelled(uow, ctx, request, released=released)
@@ -363,43 +272,6 @@ class TrainingJob:
         )
         await ctx.finish(uow, status=CANCELLED)
 
-    async def _charge_partial(
-        self, uow: UnitOfWork, request: TrainingRequested, *, spent: float, reason: str
-    ) -> float:
-        """Charge the ε of completed epochs (their outputs may have left); free the rest."""
-        generator_id = str(request.generator_id)
-        reservation = await ledger.get(uow, generator_id)
-        if reservation is None or reservation.status != "reserved":
-            return 0.0
-        released = await ledger.settle(
-            uow, generator_id=generator_id, epsilon_spent=spent, delta_spent=reservation.delta
-        )
-        remaining = await ledger.remaining(uow, str(request.dataset_id))
-        if spent > 0:
-            await uow.emit(
-                PrivacyBudgetSpent(
-                    dataset_id=request.dataset_id,
-                    generator_id=request.generator_id,
-                    epsilon=spent,
-                    delta=reservation.delta,
-                    preprocessing_epsilon=0.0,
-                    accountant=_accountant_name(request),
-                    remaining_epsilon=remaining,
-                )
-            )
-        if released > 0:
-            await uow.emit(
-                PrivacyBudgetReleased(
-                    dataset_id=request.dataset_id,
-                    generator_id=request.generator_id,
-                    epsilon=released,
-                    delta=0.0 if spent > 0 else reservation.delta,
-                    reason=reason,
-                    remaining_epsilon=remaining,
-                )
-            )
-        return released
-
     async def give_up(self, ctx: JobContext, code: str, message: str) -> None:
         """Announce a permanent failure; charge completed epochs, release the rest."""
         envelope = Envelope.model_validate(ctx.payload["envelope"])
@@ -412,7 +284,7 @@ class TrainingJob:
                 )
             ).one_or_none()
             spent = float((row.report or {}).get("epsilon_spent", 0.0)) if row is not None else 0.0
-            await self._charge_partial(
+            await budget.charge_partial(
                 uow, request, spent=spent, reason=f"training failed: {message}"
             )
             if code == "invalid_privacy":
@@ -502,17 +374,6 @@ class _ProgressBridge:
 def _target_column(columns: list[dict[str, Any]]) -> str | None:
     """The column the dataset's owner declared as the prediction target (None: none)."""
     return next((str(c["name"]) for c in columns if c.get("target")), None)
-
-
-def _accountant_name(request: TrainingRequested) -> str:
-    """The accountant a method's charges are in (zCDP for aim/mst, the request's otherwise)."""
-    try:
-        declared = getattr(get_synthesizer(request.method), "accountant", None)
-    except InvalidTrainingConfig:
-        declared = None
-    if isinstance(declared, str):
-        return declared
-    return request.privacy.accountant if request.privacy else "rdp"
 
 
 def _shareable_losses(losses: dict[str, float], *, private: bool) -> dict[str, float]:
