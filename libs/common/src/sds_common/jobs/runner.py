@@ -1,11 +1,6 @@
-"""Durable background jobs: long work that survives a crash, never an in-process fire-and-forget.
+"""The job runner: claims queued jobs with a lease, runs them, renews the lease, retries.
 
-An event handler that starts minutes of work (training, evaluation) only *enqueues* a job row in
-its transaction. A ``JobRunner`` claims queued jobs with a lease, runs them, and renews the lease
-while they run. If the process dies, the lease expires and the job is claimed again (by this
-process after a restart, or another replica), and the handler resumes from its own checkpoint.
-A job that keeps failing is given up after ``max_attempts`` and its ``on_give_up`` runs, so the
-failure is announced (and, for training, the privacy budget released) instead of lost.
+See :mod:`sds_common.jobs` for the guarantees.
 """
 
 from __future__ import annotations
@@ -17,145 +12,24 @@ import threading
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    and_,
-    bindparam,
-    func,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, or_, select, update
 
 from sds_common.db.uow import Database, UnitOfWork
+from sds_common.jobs.table import (
+    FAILED,
+    QUEUED,
+    RUNNING,
+    JobDeferredError,
+    JobFailedError,
+    JobHandedBackError,
+    finish,
+    now_utc,
+)
 
 log = logging.getLogger(__name__)
-
-QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-)
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-
-
-def add_job_table(metadata: MetaData, *, name: str = "jobs") -> Table:
-    """Add the job table to a service's metadata (once) and return it.
-
-    ``name`` lets a service whose own tables already use ``jobs`` (the gateway's read model of
-    user-visible jobs) keep its durable background jobs apart.
-    """
-    if name in metadata.tables:
-        return metadata.tables[name]
-    return Table(
-        name,
-        metadata,
-        Column("id", String(64), primary_key=True),
-        Column("kind", String(64), nullable=False),
-        Column("payload", JSON, nullable=False),
-        Column("status", String(16), nullable=False, index=True),
-        Column("attempts", Integer, nullable=False, default=0),
-        Column("lease_owner", String(64), nullable=True),
-        Column("lease_until", DateTime(timezone=True), nullable=True),
-        Column("not_before", DateTime(timezone=True), nullable=True),
-        Column("cancel_requested", Boolean, nullable=False, default=False),
-        Column("error", Text, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    )
-
-
-class JobHandedBackError(Exception):
-    """The job stopped at a safe point because the process is shutting down; resume it later."""
-
-
-class JobFailedError(Exception):
-    """A job failed for a reason that retrying cannot fix (bad config, bad data)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class JobDeferredError(Exception):
-    """The job cannot run yet (e.g. an event it depends on has not arrived); retry later."""
-
-    def __init__(self, reason: str, *, delay_s: float = 1.0) -> None:
-        super().__init__(reason)
-        self.delay_s = delay_s
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-async def enqueue(
-    uow: UnitOfWork, table: Table, *, job_id: str, kind: str, payload: Mapping[str, Any]
-) -> bool:
-    """Queue a job in the caller's transaction. Idempotent: returns False if it already exists."""
-    dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (
-        dialect.insert(table)
-        .values(
-            id=job_id,
-            kind=kind,
-            payload=dict(payload),
-            status=QUEUED,
-            attempts=0,
-            cancel_requested=False,
-            created_at=_now(),
-            updated_at=_now(),
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    result = await uow.session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def request_cancel(uow: UnitOfWork, table: Table, *, job_id: str) -> bool:
-    """Flag an open job for cancellation; returns whether it was still open."""
-    result = await uow.session.execute(
-        update(table)
-        .where(table.c.id == job_id, table.c.status.in_([QUEUED, RUNNING]))
-        .values(cancel_requested=True, updated_at=_now())
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-async def cancel_requested(uow: UnitOfWork, table: Table, *, job_id: str) -> bool:
-    """Whether cancellation of a job was requested (read in the caller's transaction)."""
-    flag = (
-        await uow.session.execute(select(table.c.cancel_requested).where(table.c.id == job_id))
-    ).scalar_one_or_none()
-    return bool(flag)
-
-
-async def finish(
-    uow: UnitOfWork, table: Table, *, job_id: str, status: str, error: str | None = None
-) -> None:
-    """Mark a job terminal in the caller's transaction (with the events announcing it)."""
-    if status not in TERMINAL:
-        raise ValueError(f"{status} is not a terminal status")
-    await uow.session.execute(
-        update(table)
-        .where(table.c.id == job_id)
-        .values(status=status, error=error, lease_owner=None, lease_until=None, updated_at=_now())
-    )
 
 
 @dataclass
@@ -317,7 +191,7 @@ class JobRunner:
 
     async def _claim(self) -> JobContext | None:
         t = self._table
-        now = _now()
+        now = now_utc()
         # Idle runners poll several times a second in every service: when nothing is due, this
         # read says so without a transaction or the write lock (inline on SQLite).
         if await self._database.fetch_one(self._due, {"now": now}) is None:
@@ -360,7 +234,7 @@ class JobRunner:
             await session.execute(
                 update(t)
                 .where(t.c.id == job_id, t.c.lease_owner == self.worker_id)
-                .values(lease_until=_now() + self._lease, updated_at=_now())
+                .values(lease_until=now_utc() + self._lease, updated_at=now_utc())
             )
             flag = (
                 await session.execute(select(t.c.cancel_requested).where(t.c.id == job_id))
@@ -421,9 +295,9 @@ class JobRunner:
                     attempts=t.c.attempts - 1,
                     lease_owner=None,
                     lease_until=None,
-                    not_before=_now() + timedelta(seconds=exc.delay_s),
+                    not_before=now_utc() + timedelta(seconds=exc.delay_s),
                     error=str(exc),
-                    updated_at=_now(),
+                    updated_at=now_utc(),
                 )
             )
 
@@ -437,19 +311,11 @@ class JobRunner:
                     status=QUEUED,
                     lease_owner=None,
                     lease_until=None,
-                    not_before=_now() + timedelta(seconds=delay_s),
-                    updated_at=_now(),
+                    not_before=now_utc() + timedelta(seconds=delay_s),
+                    updated_at=now_utc(),
                 )
             )
 
     async def _mark(self, job_id: str, *, status: str, error: str | None) -> None:
         async with self._database.unit_of_work(actor="jobs") as uow:
             await finish(uow, self._table, job_id=job_id, status=status, error=error)
-
-
-async def job_status(database: Database, table: Table, job_id: str) -> str | None:
-    """The status of a job, or None if unknown."""
-    async with database.sessions() as session:
-        return (
-            await session.execute(select(table.c.status).where(table.c.id == job_id))
-        ).scalar_one_or_none()
