@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sds_audit.adapters import store
+from sds_audit.adapters import reads, store
 from sds_audit.domain.chain import ChainVerifier, Checkpoint, Head, VerifyResult
 from sds_audit.domain.records import entry_of
 from sds_audit.domain.stored import StoredRecord
@@ -89,10 +89,10 @@ async def verify_log(audit: AuditLog, *, page_size: int = VERIFY_PAGE_SIZE) -> V
     records appended while verification runs neither break it nor get half-checked.
     """
     started = time.perf_counter()
-    checkpoints = await store.read_checkpoints(audit.database)
-    head = await store.read_head(audit.database)
+    checkpoints = await reads.read_checkpoints(audit.database)
+    head = await reads.read_head(audit.database)
     verifier = ChainVerifier(checkpoints=checkpoints, signing_key=audit.signing_key, head=head)
-    pages = store.iter_pages(audit.database, up_to=head.seq, page_size=page_size)
+    pages = reads.iter_pages(audit.database, up_to=head.seq, page_size=page_size)
     upcoming: asyncio.Future[list[StoredRecord] | None] = asyncio.ensure_future(anext(pages, None))
     try:
         while (page := await upcoming) is not None:
