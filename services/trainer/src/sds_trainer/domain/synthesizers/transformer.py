@@ -34,6 +34,7 @@ from sds_trainer.domain.synthesizers.dp_preprocessing import (
     dp_public_counts,
     uniform_numeric_summary,
 )
+from sds_trainer.domain.synthesizers.values import can_hold_missing, numeric_values
 
 RARE = "__rare__"
 MISSING = "\x00missing"
@@ -74,20 +75,6 @@ class DiscreteColumn:
     cond_start: int
     dim: int
     frequencies: tuple[float, ...]
-
-
-def _can_hold_missing(dtype: Any) -> bool:
-    return not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) or (
-        isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.na_value is not None
-    )
-
-
-def _numeric_values(series: pd.Series[Any], kind: str) -> npt.NDArray[np.float64]:
-    if kind == "datetime":
-        stamps = pd.to_datetime(series, errors="coerce")
-        seconds = stamps.astype("int64").to_numpy(dtype=np.float64) / 1e9
-        return np.asarray(np.where(stamps.isna().to_numpy(), np.nan, seconds), dtype=np.float64)
-    return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
 
 
 class DataTransformer:
@@ -153,7 +140,7 @@ class DataTransformer:
         for spec in columns:
             series = data[spec.name]
             if spec.kind in ("numeric", "datetime"):
-                values = _numeric_values(series, spec.kind)
+                values = numeric_values(series, spec.kind)
                 present = values[~np.isnan(values)]
                 if spec.bounds is not None:
                     steps.append(PreprocessingStep(spec.name, "bounds", PUBLIC_METADATA))
@@ -185,7 +172,7 @@ class DataTransformer:
                         "kind": spec.kind,
                         "edges": list(summary.edges),
                         "integer": spec.integer,
-                        "missing": spec.nullable and _can_hold_missing(series.dtype),
+                        "missing": spec.nullable and can_hold_missing(series.dtype),
                         "dtype": str(series.dtype),
                         # The released marginal (DP output; empty when the edges are public).
                         "cdf_x": list(summary.cdf[0]),
@@ -214,7 +201,7 @@ class DataTransformer:
         delta: float | None,
         rng: np.random.Generator,
     ) -> dict[str, Any]:
-        missing = spec.nullable and _can_hold_missing(series.dtype)
+        missing = spec.nullable and can_hold_missing(series.dtype)
         mask = series.isna().to_numpy()
         if spec.kind == "boolean" or spec.categories is not None:
             if spec.kind == "boolean":
@@ -311,7 +298,7 @@ class DataTransformer:
         for col, span_list in zip(self.columns, self.column_spans(), strict=True):
             series = data[col["name"]]
             if "edges" in col:
-                values = _numeric_values(series, col["kind"])
+                values = numeric_values(series, col["kind"])
                 missing = np.isnan(values)
                 edges = np.asarray(col["edges"])
                 x = np.clip(np.nan_to_num(values, nan=edges[0]), edges[0], edges[-1])
@@ -388,7 +375,7 @@ class DataTransformer:
         if col["kind"] == "datetime":
             return pd.Series(pd.to_datetime(values * 1e9, unit="ns")).astype(col["dtype"])
         dtype = col["dtype"]
-        if missing.any() and not _can_hold_missing(pd.api.types.pandas_dtype(dtype)):
+        if missing.any() and not can_hold_missing(pd.api.types.pandas_dtype(dtype)):
             dtype = "float64"
         return pd.Series(values).astype(dtype)
 
@@ -405,7 +392,7 @@ class DataTransformer:
         dtype = pd.api.types.pandas_dtype(col["dtype"])
         if pd.api.types.is_numeric_dtype(dtype):
             numbers = pd.to_numeric(series, errors="coerce")
-            if numbers.notna().all() or _can_hold_missing(dtype):
+            if numbers.notna().all() or can_hold_missing(dtype):
                 return numbers.astype(dtype)
             return series
         if isinstance(dtype, pd.CategoricalDtype | pd.StringDtype):

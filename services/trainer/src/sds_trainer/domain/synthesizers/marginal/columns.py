@@ -24,29 +24,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+from sds_trainer.domain.synthesizers.values import can_hold_missing, numeric_values
+
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 RARE = "__rare__"
 MISSING = "\x00missing"
-
-
-def can_hold_missing(dtype: Any) -> bool:
-    """Whether a column of ``dtype`` can hold a missing value without changing dtype."""
-    return not (pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) or (
-        isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype.na_value is not None
-    )
-
-
-def numeric_values(series: pd.Series[Any], kind: str) -> FloatArray:
-    """The column as floats (datetimes as epoch seconds); missing values are NaN."""
-    if kind == "datetime":
-        stamps = pd.Series(pd.to_datetime(series, errors="coerce"))
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        # Through a timedelta, whatever the unit (ns, us, ms, s) the column is stored in.
-        seconds = (stamps - pd.Timestamp(0)).dt.total_seconds()
-        return np.asarray(seconds.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-    return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
 
 
 @dataclass

@@ -65,9 +65,8 @@ from sds_trainer.domain.synthesizers.marginal.columns import (
     Column,
     FloatArray,
     NumericColumn,
-    can_hold_missing,
-    numeric_values,
 )
+from sds_trainer.domain.synthesizers.values import can_hold_missing, numeric_values
 
 #: Integer columns whose bounded range holds at most this many integers get one cell each.
 MAX_EXACT_INTEGERS = 256
