@@ -124,17 +124,14 @@ async def announce_spend(
             batch_size=report.batch_size or None,
         )
     )
-    if released > 0:
-        await uow.emit(
-            PrivacyBudgetReleased(
-                dataset_id=request.dataset_id,
-                generator_id=request.generator_id,
-                epsilon=released,
-                delta=0.0,
-                reason="training finished below its reservation",
-                remaining_epsilon=remaining,
-            )
-        )
+    await _announce_release(
+        uow,
+        request,
+        epsilon=released,
+        delta=0.0,
+        reason="training finished below its reservation",
+        remaining=remaining,
+    )
 
 
 async def charge_partial(
@@ -161,18 +158,38 @@ async def charge_partial(
                 remaining_epsilon=remaining,
             )
         )
-    if released > 0:
+    await _announce_release(
+        uow,
+        request,
+        epsilon=released,
+        delta=0.0 if spent > 0 else reservation.delta,
+        reason=reason,
+        remaining=remaining,
+    )
+    return released
+
+
+async def _announce_release(
+    uow: UnitOfWork,
+    request: TrainingRequested,
+    *,
+    epsilon: float,
+    delta: float,
+    reason: str,
+    remaining: float,
+) -> None:
+    """PrivacyBudgetReleased for what a settled reservation freed (nothing when it freed none)."""
+    if epsilon > 0:
         await uow.emit(
             PrivacyBudgetReleased(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
-                epsilon=released,
-                delta=0.0 if spent > 0 else reservation.delta,
+                epsilon=epsilon,
+                delta=delta,
                 reason=reason,
                 remaining_epsilon=remaining,
             )
         )
-    return released
 
 
 def accountant_name(request: TrainingRequested) -> str:
