@@ -38,12 +38,14 @@ def test_round_trip_without_noise_is_exact_within_bounds(table, specs) -> None:
     assert (back["member"] == table["member"]).all()
 
 
-@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
-def test_dates_round_trip_in_any_resolution(unit: str) -> None:
+@pytest.mark.parametrize(
+    ("unit", "tz"), [("s", None), ("ms", None), ("us", None), ("ns", None), ("us", "Europe/Paris")]
+)
+def test_dates_round_trip_in_any_resolution(unit: str, tz: str | None) -> None:
     # pandas 3 parses dates to microseconds; reading the raw integers as nanoseconds once put
     # every dp-ctgan date in January 1970.
     days = pd.to_timedelta(np.random.default_rng(1).integers(0, 3650, 300), unit="D")
-    when = (pd.Timestamp("2015-03-01") + days).as_unit(unit)
+    when = (pd.Timestamp("2015-03-01", tz=tz) + days).as_unit(unit)
     table = pd.DataFrame({"when": when})
     t = DataTransformer()
     t.fit(table, columns=[ColumnSpec("when", "datetime")], noise=None, rng=np.random.default_rng(0))

@@ -34,7 +34,11 @@ from sds_trainer.domain.synthesizers.dp_preprocessing import (
     dp_public_counts,
     uniform_numeric_summary,
 )
-from sds_trainer.domain.synthesizers.values import can_hold_missing, numeric_values
+from sds_trainer.domain.synthesizers.values import (
+    can_hold_missing,
+    datetime_series,
+    numeric_values,
+)
 
 RARE = "__rare__"
 MISSING = "\x00missing"
@@ -373,7 +377,7 @@ class DataTransformer:
             values = np.round(values)
         values = np.where(missing, np.nan, values)
         if col["kind"] == "datetime":
-            return pd.Series(pd.to_datetime(values * 1e9, unit="ns")).astype(col["dtype"])
+            return datetime_series(values, col["dtype"])
         dtype = col["dtype"]
         if missing.any() and not can_hold_missing(pd.api.types.pandas_dtype(dtype)):
             dtype = "float64"

@@ -29,3 +29,12 @@ def numeric_values(series: pd.Series[Any], kind: str) -> npt.NDArray[np.float64]
         seconds = (stamps - pd.Timestamp(0)).dt.total_seconds()
         return np.asarray(seconds.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
     return np.asarray(pd.to_numeric(series, errors="coerce"), dtype=np.float64)
+
+
+def datetime_series(seconds: npt.NDArray[np.float64], dtype: Any) -> pd.Series[Any]:
+    """Epoch seconds (NaN: missing) back to a column of datetime ``dtype``, time zone included."""
+    stamps = pd.Series(pd.to_datetime(seconds, unit="s"))
+    target = pd.api.types.pandas_dtype(dtype)
+    if isinstance(target, pd.DatetimeTZDtype):
+        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(target.tz)
+    return stamps.astype(target)

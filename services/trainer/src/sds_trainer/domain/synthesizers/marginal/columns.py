@@ -24,7 +24,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
-from sds_trainer.domain.synthesizers.values import can_hold_missing, numeric_values
+from sds_trainer.domain.synthesizers.values import (
+    can_hold_missing,
+    datetime_series,
+    numeric_values,
+)
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
@@ -211,11 +215,7 @@ class NumericColumn:
     def _to_series(self, values: FloatArray) -> pd.Series[Any]:
         missing = np.isnan(values)
         if self.kind == "datetime":
-            stamps = pd.Series(pd.to_datetime(values, unit="s"))
-            dtype = pd.api.types.pandas_dtype(self.dtype)
-            if isinstance(dtype, pd.DatetimeTZDtype):
-                stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(dtype.tz)
-            return stamps.astype(dtype)
+            return datetime_series(values, self.dtype)
         dtype = pd.api.types.pandas_dtype(self.dtype)
         if missing.any() and not can_hold_missing(dtype):
             dtype = np.dtype("float64")
