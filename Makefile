@@ -1,7 +1,13 @@
 # Synthetic Data Studio — developer entry points. Every target is a thin wrapper around a script.
 SHELL := /bin/bash
-UV ?= uv
-PY := $(UV) run --frozen
+# uv is resolved by scripts/uv.sh (PATH, ~/.local/bin, or a venv it bootstraps), never by the
+# caller's shell, so the README's commands work with a fresh login's PATH. `=` defers the lookup to
+# the first recipe that needs it; `UV=/path/to/uv make …` overrides it.
+UV ?= $(eval UV := $$(shell scripts/uv.sh))$(UV)
+PY = $(UV) run --frozen
+# Trust the machine's own certificate store (as pip and curl do), not only uv's bundled roots: a
+# network behind a TLS-inspecting proxy has its CA there, and a fresh shell sets no SSL_CERT_FILE.
+export UV_NATIVE_TLS ?= 1
 
 .PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded up-distributed \
         bench-bus bench-synthesis bench-gateway bench-audit bench-peers clean
