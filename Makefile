@@ -7,7 +7,7 @@ UV ?= $(eval UV := $$(shell scripts/uv.sh))$(UV)
 PY = $(UV) run --frozen
 # Trust the machine's own certificate store (as pip and curl do), not only uv's bundled roots: a
 # network behind a TLS-inspecting proxy has its CA there, and a fresh shell sets no SSL_CERT_FILE.
-export UV_NATIVE_TLS ?= 1
+export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded up-distributed \
         bench-bus bench-synthesis bench-gateway bench-audit bench-peers clean

@@ -7,6 +7,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 uv=${UV:-$(scripts/uv.sh)}
-export UV_NATIVE_TLS=${UV_NATIVE_TLS:-1} # the machine's certificate store, as pip and curl use
+export UV_SYSTEM_CERTS=${UV_SYSTEM_CERTS:-1} # the machine's certificate store, as pip and curl use
 python_bin=$(command -v python3.11 || command -v python3)
 "$uv" sync --frozen --python "$python_bin" --quiet

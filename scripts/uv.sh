@@ -9,7 +9,7 @@
 # Debian/Ubuntu interpreter marked externally managed (PEP 668) works as well.
 set -euo pipefail
 UV_VERSION="${SDS_UV_VERSION:-0.13.10}"
-MIN_VERSION="0.9.0" # the oldest uv that reads uv.lock (revision 5)
+MIN_VERSION="0.11.0" # reads uv.lock (revision 5) and knows UV_SYSTEM_CERTS
 tools="${XDG_CACHE_HOME:-$HOME/.cache}/sds-studio/uv-${UV_VERSION}"
 
 works() { # an executable uv, new enough for uv.lock

@@ -276,3 +276,36 @@ async def _true(value: bool) -> bool:
 
 async def _true_async(count: Awaitable[int], expected: int) -> bool:
     return await count >= expected
+
+
+async def test_an_older_version_reaches_handlers_of_the_newer_one_upcast(bus: BusHarness) -> None:
+    """A DatasetProfiled v1 message (written before v2) is upcast for a v2-only subscriber."""
+    from sds_common.events import DatasetProfiled  # noqa: PLC0415
+    from sds_common.events.datasets import ColumnSummaryV1, DatasetProfiledV1  # noqa: PLC0415
+
+    seen: list[Event] = []
+
+    async def handle(_envelope: Envelope, event: Event, _uow: object) -> None:
+        seen.append(event)
+
+    bus.consumer(Subscription.of(DatasetProfiled, handle)).start()
+    old = DatasetProfiledV1(
+        dataset_id=uuid4(),
+        n_rows=10,
+        n_columns=1,
+        columns=(ColumnSummaryV1(name="a", kind="numeric", missing_fraction=0.0, distinct=3),),
+        profile_key="p",
+        table_key="t",
+        train_key="tr",
+        holdout_key="h",
+        holdout_rows=2,
+    )
+    await bus.publish(old)
+    await eventually(lambda: _true(len(seen) == 1))
+    [event] = seen
+    assert isinstance(event, DatasetProfiled)
+    assert event.event_version == 2
+    assert event.dataset_id == old.dataset_id
+    assert event.columns[0].name == "a"
+    assert event.columns[0].format is None
+    assert event.sha256 is None

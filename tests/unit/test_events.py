@@ -109,6 +109,6 @@ def test_published_schema_validates_real_messages_and_rejects_wrong_ones() -> No
     schema = orjson.loads((DOCS / "schemas" / f"{schema_name(DatasetUploaded)}.json").read_bytes())
     message = orjson.loads(Envelope.wrap(event, actor="u").to_bytes())
     jsonschema.validate(message, schema)
-    message["version"] = 2
+    message["version"] = DatasetUploaded.event_version + 1
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(message, schema)

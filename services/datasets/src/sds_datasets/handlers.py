@@ -141,6 +141,8 @@ def _profiled(event: DatasetUploaded, prepared: PreparedDataset, keys: OutputKey
         holdout_key=keys.holdout,
         holdout_rows=prepared.holdout_rows,
         target_column=event.target_column,
+        sha256=event.sha256,
+        source=event.source,
     )
 
 

@@ -33,6 +33,7 @@ from sds_common.bus.subscription import BatchHandler, FaultHook, RetryPolicy, Su
 from sds_common.db.uow import Database, UnitOfWork
 from sds_common.events import topics as topic_names
 from sds_common.events.base import Envelope, Event
+from sds_common.events.catalog import lookup, upcast_to
 from sds_common.telemetry.tracing import consumer_span
 
 log = logging.getLogger(__name__)
@@ -219,7 +220,8 @@ class EventConsumer:
         if not subs:
             return item  # not ours: other services read this topic for other types
         matching = [s for s in subs if s.event.event_version == item.envelope.version]
-        if not matching:
+        model = matching[0].event if matching else self._older_model(item.envelope)
+        if model is None:
             supported = sorted({s.event.event_version for s in subs})
             item.poison = "unsupported_version"
             item.error = (
@@ -228,12 +230,29 @@ class EventConsumer:
             )
             return item
         try:
-            item.event = matching[0].event.model_validate(item.envelope.payload)
+            event = model.model_validate(item.envelope.payload)
         except ValidationError as exc:
             item.poison, item.error = "invalid_payload", _short(exc)
             return item
+        if not matching:
+            # An older version of a type this consumer handles at a newer one: upcast it.
+            upcast = upcast_to(event, {s.event.event_version for s in subs})
+            if upcast is None:
+                item.poison = "unsupported_version"
+                item.error = f"{item.envelope.type} version {item.envelope.version} cannot upcast"
+                return item
+            event = upcast
+            matching = [s for s in subs if s.event.event_version == event.event_version]
+        item.event = event
         item.targets = matching
         return item
+
+    @staticmethod
+    def _older_model(envelope: Envelope) -> type[Event] | None:
+        try:
+            return lookup(envelope.type, envelope.version)
+        except LookupError:
+            return None
 
     async def _fast_path(self, work: Sequence[_Item]) -> None:
         async with self._database.unit_of_work(actor=self._actor) as uow:

@@ -16,6 +16,7 @@ from sds_common.events.catalog import (
     lookup,
     parse_payload,
     topic_of,
+    upcast_to,
 )
 from sds_common.events.datasets import (
     ColumnSummary,
@@ -90,4 +91,5 @@ __all__ = [
     "lookup",
     "parse_payload",
     "topic_of",
+    "upcast_to",
 ]

@@ -31,6 +31,14 @@ class Event(BaseModel):
         """Return the aggregate id that orders this event among its peers."""
         return str(getattr(self, self.key_field))
 
+    def upcast(self) -> Event:
+        """This event at the next version of its type; the latest version returns itself.
+
+        An old version whose successor changed the payload overrides it, so a message written
+        before the change reaches handlers that subscribe to the new version only.
+        """
+        return self
+
 
 class Envelope(BaseModel):
     """The wire form of every event: metadata plus the payload as plain JSON.

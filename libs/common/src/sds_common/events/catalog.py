@@ -71,6 +71,21 @@ def parse_payload(envelope: Envelope) -> Event:
     return lookup(envelope.type, envelope.version).model_validate(envelope.payload)
 
 
+def upcast_to(event: Event, versions: Iterable[int]) -> Event | None:
+    """``event`` upcast (:meth:`Event.upcast`) until its version is one of ``versions``.
+
+    Returns:
+        The upcast event, or None when no version in ``versions`` is reachable from it.
+    """
+    wanted = set(versions)
+    while event.event_version not in wanted:
+        newer = event.upcast()
+        if newer is event or newer.event_version <= event.event_version:
+            return None
+        event = newer
+    return event
+
+
 def topic_of(event_type: str) -> str:
     """Return the logical topic an event type travels on (any version)."""
     for (name, _), cls in CATALOGUE.items():
