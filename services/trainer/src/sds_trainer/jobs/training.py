@@ -53,6 +53,7 @@ from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_repo
 from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.config import trainer_settings
 from sds_trainer.domain.synthesizers import (
+    OTHER_LABEL,
     EpochReport,
     FitReport,
     InvalidTrainingConfig,
@@ -68,6 +69,12 @@ from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
 ACTOR = "trainer"
+#: ``params`` keys that describe the data or the run, not the model: the owner's declared
+#: metadata, the declared target's classes being public (default yes), the label of the bucket
+#: of categories too rare to release, and the fit's seed.
+REQUEST_LEVEL_PARAMS = frozenset(
+    {"public_metadata", "public_target_classes", "other_label", "seed"}
+)
 
 
 class TrainingJob:
@@ -93,12 +100,18 @@ class TrainingJob:
         if synthesizer_cls is None:
             return  # cancelled before it started
         frame = await self._load_training_rows(dataset.train_key)
-        columns = column_specs(dataset.columns, frame, request.params.get("public_metadata"))
+        columns = column_specs(
+            dataset.columns,
+            frame,
+            request.params.get("public_metadata"),
+            public_target_classes=request.params.get("public_target_classes", True) is not False,
+            other_label=str(request.params.get("other_label", OTHER_LABEL)),
+        )
         resume = await self._checkpoint(generator_id)
         progress = _ProgressBridge(self, ctx=ctx, envelope=envelope, request=request)
         model: Synthesizer = synthesizer_cls()
-        # ``public_metadata`` and ``seed`` are ours (column specs, fit seed), not the model's.
-        params = {k: v for k, v in request.params.items() if k not in ("public_metadata", "seed")}
+        # Request-level settings (column specs, fit seed), not the model's.
+        params = {k: v for k, v in request.params.items() if k not in REQUEST_LEVEL_PARAMS}
         params = with_target(synthesizer_cls, params, _target_column(dataset.columns))
         # Methods that run in rounds (aim, mst) take no epochs.
         epochs = getattr(synthesizer_cls, "trains_in_epochs", True)
