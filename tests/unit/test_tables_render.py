@@ -93,6 +93,21 @@ def test_datetimes_in_their_zone_and_pattern() -> None:
     assert _texts(pa.array([date(2024, 3, 5), None], pa.date32()), words) == ["05 Mar 2024", "?"]
 
 
+@pytest.mark.parametrize(
+    "pattern",
+    ["%B %d, %y", "%Y%m%d%H%M%S", "%H:%M:%S.%f %d.%m.%Y", "day %j of %Y", "100%% %b"],
+)
+def test_any_pattern_writes_what_python_writes(pattern: str) -> None:
+    moments = [
+        datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC),
+        datetime(2024, 2, 29, 7, 5, 3, 120, tzinfo=UTC),
+        datetime(1900, 7, 4, tzinfo=UTC),
+    ]
+    fmt = ColumnFormat(dtype="datetime64[us]", datetime_format=pattern)
+    values = pa.array([m.replace(tzinfo=None) for m in moments], pa.timestamp("us"))
+    assert _texts(values, fmt) == [m.strftime(pattern) for m in moments]
+
+
 def test_datetimes_without_a_pattern_are_iso() -> None:
     values = pa.array([datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)], pa.timestamp("us"))
     assert _texts(values, None) == ["2020-01-02 03:04:05"]

@@ -10,7 +10,6 @@ times faster. The directives of the patterns the datasets service detects are co
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 from typing import Final
@@ -19,8 +18,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 _DIRECTIVE: Final = re.compile(r"(%.)")
-_MONTHS: Final = pa.array(list(calendar.month_name)[1:], pa.string())
-_MONTHS_ABBR: Final = pa.array(list(calendar.month_abbr)[1:], pa.string())
+# English names, as the C locale writes them (calendar's depend on the process's locale).
+_MONTHS: Final = pa.array(
+    [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    pa.string(),
+)
+_MONTHS_ABBR: Final = pc.utf8_slice_codeunits(_MONTHS, start=0, stop=3)
 _US_PER_MINUTE: Final = 60_000_000
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import insert, select, update
 
 from sds_common.auth import Identity
@@ -34,6 +36,8 @@ from sds_gateway.schemas.pipeline import (
     SyntheticDataset,
 )
 from sds_gateway.views import evaluation_view, generator_view, load_visible, synthetic_view
+
+log = logging.getLogger(__name__)
 
 
 async def request_training(
@@ -331,9 +335,17 @@ async def authorise_download(
 
 
 def _formats(columns: Any) -> dict[str, ColumnFormat]:
-    """The formats in a dataset's profiled columns (datasets profiled before formats have none)."""
-    return {
-        str(column["name"]): ColumnFormat.model_validate(column["format"])
-        for column in columns or ()
-        if isinstance(column, dict) and column.get("format")
-    }
+    """The formats in a dataset's profiled columns (datasets profiled before formats have none).
+
+    A format this version cannot read leaves its column in the plain rendering: the download
+    still works.
+    """
+    found: dict[str, ColumnFormat] = {}
+    for column in columns or ():
+        if not isinstance(column, dict) or not column.get("format"):
+            continue
+        try:
+            found[str(column["name"])] = ColumnFormat.model_validate(column["format"])
+        except ValidationError:
+            log.warning("column %r has an unreadable format; written plainly", column["name"])
+    return found
