@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
 from sds_common.tables import ColumnOverride
@@ -142,3 +143,13 @@ def test_the_owner_marks_and_unmarks_identifiers(prepare: Prepare) -> None:
     assert all("declared by the owner" in reason for _, reason in kinds.values())
     assert "was identifier" in kinds["ref"][1]
     assert next(c for c in overridden.columns if c.name == "seq").format.dtype == "Int64"  # type: ignore[union-attr]
+
+
+def test_numbers_too_long_for_a_float_stay_as_written(prepare: Prepare) -> None:
+    rng = random.Random(12)
+    values = [str(4_000_000_000_000_000 + rng.getrandbits(52)) + "7" for _ in range(300)]
+    prepared = prepare(_with_filler(values, "card"))
+    kind, _ = _kind(prepared, "card")
+    assert kind == "identifier"
+    typed = pd.read_parquet(prepared.table_path)["card"]
+    assert typed.tolist() == values  # every digit kept

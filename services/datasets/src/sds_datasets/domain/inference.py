@@ -11,8 +11,9 @@ Heuristics, in the order they are tried (the first that fits wins):
    (case-insensitive), or a numeric column holding only 0 and 1.
 3. **numeric**: at least 99% of the values parse as finite numbers (the rest become missing, with
    a warning). Values with a leading zero (``007``, ``02134``) are codes, not numbers, so such a
-   column stays a string column. A column of whole numbers written without a decimal point (or
-   an integer Parquet column) is integer; ``3.0`` is a float. Numeric codes with few distinct
+   column stays a string column, as does one of whole numbers too long for a float to hold
+   exactly (card or account numbers). A column of whole numbers written without a decimal point
+   (or an integer Parquet column) is integer; ``3.0`` is a float. Numeric codes with few distinct
    values (education-num 1..16) stay numeric integers: their order means something. Integer
    columns may be **identifiers** (row keys) by the rules of :mod:`sds_datasets.domain.keys`.
 4. **datetime**: one format (ISO 8601 or a common day/month/year one) parses at least 95% of
@@ -82,6 +83,7 @@ DATETIME_FORMATS: Final = (
 NUMERIC_PARSE_RATE: Final = 0.99
 DATETIME_PARSE_RATE: Final = 0.95
 _SAMPLE: Final = 1_000
+_EXACT_INTEGERS: Final = 2**53
 _DATE_LIKE: Final = r"\d.*[-/.: ]|[A-Za-z]{3}.*\d"
 
 
@@ -254,6 +256,8 @@ def _numeric_text(text: pd.Series, present: pd.Series, *, name: str) -> Inferred
         )
     # Whole numbers written with a point or an exponent (3.0, 1e3) are floats, as written.
     written_as_float = bool(present.str.contains(r"[.eE]", regex=True).any())
+    if not written_as_float and numbers.abs().max() >= _EXACT_INTEGERS:
+        return None  # digits beyond a float's precision (card or account numbers): text
     return _numeric(numbers, name=name, integer=not written_as_float, warnings=warnings)
 
 
