@@ -85,6 +85,7 @@ class ProfileUpload:
                     target_column=event.target_column,
                     limits=self._limits,
                     expected_sha256=event.sha256,
+                    overrides=event.column_overrides,
                 )
                 await self._store(prepared, keys)
             except DatasetError as error:
@@ -132,6 +133,7 @@ def _profiled(event: DatasetUploaded, prepared: PreparedDataset, keys: OutputKey
                 missing_fraction=column.missing_fraction,
                 distinct=column.distinct,
                 pii=column.pii,
+                format=column.format,
             )
             for column in prepared.columns
         ),
