@@ -64,6 +64,7 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.jobs import budget
+from sds_trainer.jobs.declarations import declaration_in_force
 from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
@@ -89,11 +90,13 @@ class TrainingJob:
         envelope = Envelope.model_validate(ctx.payload["envelope"])
         request = TrainingRequested.model_validate(envelope.payload)
         generator_id = str(request.generator_id)
+        declared = await declaration_in_force(self.service.database, request)
         synthesizer_cls, privacy, dataset = await self._prepare(ctx, envelope, request)
         if synthesizer_cls is None:
             return  # cancelled before it started
         frame = await self._load_training_rows(dataset.train_key)
-        columns = column_specs(dataset.columns, frame, request.params.get("public_metadata"))
+        requested = request.params.get("public_metadata")
+        columns = column_specs(dataset.columns, frame, declared.public_metadata(requested))
         resume = await self._checkpoint(generator_id)
         progress = _ProgressBridge(self, ctx=ctx, envelope=envelope, request=request)
         model: Synthesizer = synthesizer_cls()
@@ -130,7 +133,13 @@ class TrainingJob:
         except InvalidTrainingConfig as exc:
             raise JobFailedError("invalid_config", "; ".join(exc.reasons)) from exc
         await self._finish_succeeded(
-            ctx, envelope, request, model=model, report=report, seconds=time.monotonic() - started
+            ctx,
+            envelope,
+            request,
+            model=model,
+            report=report,
+            seconds=time.monotonic() - started,
+            declared=declared.report(requested),
         )
 
     async def _prepare(
@@ -209,10 +218,11 @@ class TrainingJob:
         model: Synthesizer,
         report: FitReport,
         seconds: float,
+        declared: dict[str, Any],
     ) -> None:
         generator_id = str(request.generator_id)
         key = await self.models.save(generator_id, model)
-        report_json = _report_json(report)
+        report_json = {**_report_json(report), "public_metadata": declared}
         await self.service.storage.put_bytes(
             privacy_report_key(generator_id),
             json.dumps(report_json, indent=2).encode(),
