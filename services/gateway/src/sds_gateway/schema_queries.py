@@ -37,12 +37,22 @@ async def dataset_schema(
         dataset_id=dataset_id,
         n_rows=row["n_rows"],
         target_column=target,
-        columns=[
-            SchemaColumn.model_validate({**column, "target": column["name"] == target})
-            for column in row["columns"] or []
-        ],
+        columns=[_column(column, target=target) for column in row["columns"] or []],
         proposal=proposal,
         declaration=declared,
+    )
+
+
+def _column(column: dict[str, Any], *, target: str | None) -> SchemaColumn:
+    # Field by field: a newer profile's extra facts must not make the review unreadable.
+    return SchemaColumn(
+        name=column["name"],
+        kind=column["kind"],
+        format=column.get("format"),
+        missing_fraction=column["missing_fraction"],
+        distinct=column["distinct"],
+        pii=list(column.get("pii") or ()),
+        target=column["name"] == target,
     )
 
 
