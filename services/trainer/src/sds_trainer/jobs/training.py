@@ -132,14 +132,9 @@ class TrainingJob:
             return
         except InvalidTrainingConfig as exc:
             raise JobFailedError("invalid_config", "; ".join(exc.reasons)) from exc
+        seconds, used = time.monotonic() - started, declared.report(requested)
         await self._finish_succeeded(
-            ctx,
-            envelope,
-            request,
-            model=model,
-            report=report,
-            seconds=time.monotonic() - started,
-            declared=declared.report(requested),
+            ctx, envelope, request, model=model, report=report, seconds=seconds, declared=used
         )
 
     async def _prepare(
