@@ -18,6 +18,7 @@ from sds_common.runtime.service import Service
 from sds_common.settings import Settings
 from sds_common.storage.local import LocalObjectStore
 from sds_common.tables import BooleanTokens, ColumnOverride
+from sds_common.tables.public_metadata import SchemaProposal
 from sds_datasets.bootstrap import bootstrap
 from sds_datasets.config import DatasetsSettings, datasets_settings
 
@@ -137,10 +138,22 @@ async def test_adult_upload_is_profiled(harness: Harness) -> None:
         f"{base}/train.parquet",
         f"{base}/holdout.parquet",
         f"{base}/profile.json",
+        f"{base}/schema-proposal.json",
     }
     profile = orjson.loads(await harness.storage.get_bytes(f"{base}/profile.json"))
     assert profile["dp"] is False
     assert profile["n_rows"] == 32_561
+    # The schema review's proposal, beside the profile: as owner-only, and round.
+    proposal = SchemaProposal.model_validate_json(
+        await harness.storage.get_bytes(f"{base}/schema-proposal.json")
+    )
+    assert proposal.dp is False
+    assert proposal.target_column == "income"
+    by_name = {c.name: c for c in proposal.columns}
+    assert by_name["age"].bounds == (0.0, 100.0)
+    assert by_name["income"].target
+    assert by_name["income"].categories == ("<=50K", ">50K")
+    assert [r.value for r in by_name["native-country"].rare] == ["Holand-Netherlands"]
 
 
 async def test_rejected_upload_leaves_only_the_raw_object(harness: Harness) -> None:

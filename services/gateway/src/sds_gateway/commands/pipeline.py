@@ -27,6 +27,7 @@ from sds_gateway.domain.access import Need
 from sds_gateway.domain.errors import Conflict
 from sds_gateway.domain.methods import check_training_request
 from sds_gateway.domain.status import DatasetStatus, JobKind, RunStatus, is_terminal
+from sds_gateway.schema_queries import declared_version
 from sds_gateway.schemas.pipeline import (
     Evaluation,
     EvaluationCreate,
@@ -91,6 +92,7 @@ async def request_training(
                 method=request.method,
                 params=dict(request.params),
                 privacy=request.privacy,
+                public_metadata_version=await declared_version(uow.session, dataset["id"]),
             ),
             project_id=dataset["project_id"],
         )

@@ -29,7 +29,10 @@ class Column(Schema):
     distinct: int
     pii: list[str] = Field(default_factory=list)
     format: ColumnFormat | None = Field(
-        default=None, description="how the values were written (downloads are written so)"
+        default=None,
+        description=(
+            "how the values were written (downloads are written so); none for older datasets"
+        ),
     )
 
 

@@ -65,6 +65,7 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.jobs import budget
+from sds_trainer.jobs.declarations import declaration_in_force
 from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
@@ -96,15 +97,19 @@ class TrainingJob:
         envelope = Envelope.model_validate(ctx.payload["envelope"])
         request = TrainingRequested.model_validate(envelope.payload)
         generator_id = str(request.generator_id)
+        declared = await declaration_in_force(self.service.database, request)
         synthesizer_cls, privacy, dataset = await self._prepare(ctx, envelope, request)
         if synthesizer_cls is None:
             return  # cancelled before it started
         frame = await self._load_training_rows(dataset.train_key)
+        requested = request.params.get("public_metadata")
         columns = column_specs(
             dataset.columns,
             frame,
-            request.params.get("public_metadata"),
-            public_target_classes=request.params.get("public_target_classes", True) is not False,
+            declared.public_metadata(requested),
+            # The owner's declaration in force (schema review) or the request may opt out.
+            public_target_classes=declared.target_classes_public
+            and request.params.get("public_target_classes", True) is not False,
             other_label=str(request.params.get("other_label", OTHER_LABEL)),
         )
         resume = await self._checkpoint(generator_id)
@@ -142,8 +147,9 @@ class TrainingJob:
             return
         except InvalidTrainingConfig as exc:
             raise JobFailedError("invalid_config", "; ".join(exc.reasons)) from exc
+        seconds, used = time.monotonic() - started, declared.report(requested)
         await self._finish_succeeded(
-            ctx, envelope, request, model=model, report=report, seconds=time.monotonic() - started
+            ctx, envelope, request, model=model, report=report, seconds=seconds, declared=used
         )
 
     async def _prepare(
@@ -222,10 +228,11 @@ class TrainingJob:
         model: Synthesizer,
         report: FitReport,
         seconds: float,
+        declared: dict[str, Any],
     ) -> None:
         generator_id = str(request.generator_id)
         key = await self.models.save(generator_id, model)
-        report_json = _report_json(report)
+        report_json = {**_report_json(report), "public_metadata": declared}
         await self.service.storage.put_bytes(
             privacy_report_key(generator_id),
             json.dumps(report_json, indent=2).encode(),
