@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ import pytest
 from benchmarks._peers.discretise import MISSING, dp_bounds, plan
 
 
-def _round_trip(p, values: list[float | None], seed: int = 0) -> pd.Series:
+def _round_trip(p, values: Sequence[float | None], seed: int = 0) -> pd.Series:
     return p.decode(p.encode(pd.Series(values, dtype="float64")), np.random.default_rng(seed))
 
 

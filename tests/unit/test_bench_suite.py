@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -171,7 +172,7 @@ def test_table_codes_round_trip_datetimes_and_missing_categories_and_charge_boun
             "kind": ["a", None, "b"],
         }
     )
-    columns = [
+    columns: list[dict[str, Any]] = [
         {"name": "when", "kind": "datetime"},
         {"name": "n", "kind": "numeric", "integer": True},
         {"name": "kind", "kind": "categorical"},
