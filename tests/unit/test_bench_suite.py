@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,7 @@ import pandas as pd
 import pytest
 
 from benchmarks import suite
+from benchmarks._peers import venvs
 from benchmarks._peers.codes import MISSING_TEXT, decode_table, encode_table
 from benchmarks._peers.protocol import Result
 from benchmarks._suite import report
@@ -194,3 +197,16 @@ def test_table_codes_round_trip_datetimes_and_missing_categories_and_charge_boun
     )
     charged = encode_table(frame, columns, declared={}, epsilon=1.0, share=0.1, rng=rng)
     assert charged.bounds_epsilon == pytest.approx(0.1)
+
+
+def test_peer_venvs_are_built_with_the_makefiles_uv_even_without_uv_on_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+    monkeypatch.setenv("UV", "/opt/somewhere/uv")
+    assert venvs.uv() == "/opt/somewhere/uv"
+    monkeypatch.delenv("UV")
+    if shutil.which("uv") is None:  # a fresh login's PATH: scripts/uv.sh finds or makes one
+        found = Path(venvs.uv())
+        assert found.name == "uv"
+        assert os.access(found, os.X_OK)
