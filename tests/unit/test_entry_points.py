@@ -190,6 +190,8 @@ async def test_a_key_sent_straight_to_a_service_is_pointed_to_the_gateway(
         token = "sds_0123456789ab_" + "A" * 43
         refused = _problem(await door.send([("Authorization", f"Bearer {token}")]), 401)
         assert "through the gateway" in refused["detail"]
+        other = _problem(await door.send([("Authorization", "Bearer not-a-studio-key")]), 401)
+        assert "missing header X-User-Id" in other["detail"]  # no key of ours: no identity
         doubled = [*door.signed(), ("Authorization", "Bearer x"), ("Authorization", "Bearer y")]
         assert (
             "Authorization is sent more than once"

@@ -99,8 +99,12 @@ def read_identity_headers(raw: Iterable[tuple[bytes, bytes]]) -> dict[bytes, byt
     return found
 
 
-def _is_bearer(authorization: bytes | None) -> bool:
-    return authorization is not None and authorization.strip()[:7].lower() == b"bearer "
+def _is_key(authorization: bytes | None) -> bool:
+    """Whether ``Authorization`` carries a studio API key (``Bearer sds_…``)."""
+    if authorization is None:
+        return False
+    scheme, _, token = authorization.strip().partition(b" ")
+    return scheme.lower() == b"bearer" and token.strip().startswith(b"sds_")
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: FastAPI caches dependencies by them
@@ -134,7 +138,7 @@ class IdentityCheck:
         scheme = "proxy"
         try:
             found = read_identity_headers(request.scope["headers"])
-            if _SIGNATURE not in found and _is_bearer(found.get(_AUTHORIZATION)):
+            if _SIGNATURE not in found and _is_key(found.get(_AUTHORIZATION)):
                 scheme = "api_key"
             user = await self._verified(request, found, scheme=scheme)
         except AuthError as exc:
