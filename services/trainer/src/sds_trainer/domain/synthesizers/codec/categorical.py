@@ -29,6 +29,7 @@ from sds_trainer.domain.synthesizers.codec.mechanisms import (
     IntArray,
     public_counts,
     stability_histogram,
+    stability_threshold,
 )
 from sds_trainer.domain.synthesizers.codec.values import can_hold_missing
 
@@ -46,6 +47,8 @@ class CategoricalDomain:
         counts: DP counts of every code (empty when no frequencies were released).
         other_label: How the other bucket is written out.
         origin: ``"dp"`` (found under DP), ``"declared"``, ``"target"`` or ``"boolean"``.
+        threshold: For categories found under DP, the release threshold τ: a category held by
+            fewer rows than about this is unlikely to be released.
     """
 
     name: str
@@ -57,6 +60,7 @@ class CategoricalDomain:
     counts: list[float]
     other_label: str
     origin: str
+    threshold: float | None = None
 
     @property
     def size(self) -> int:
@@ -180,6 +184,7 @@ def fit_categorical(
     """
     mask = series.isna().to_numpy()
     released = None
+    threshold: float | None = None
     if kind == "boolean":
         cats, other, origin = list(BOOLEAN_CATEGORIES), False, "boolean"
     elif declared is not None:
@@ -194,6 +199,8 @@ def fit_categorical(
             public=(int(mask.sum()),) if missing else (),
         )
         cats, other, origin = list(released.keys), True, "dp"
+        if sigma is not None and threshold_delta is not None:
+            threshold = stability_threshold(sigma=sigma, delta=threshold_delta)
     domain = CategoricalDomain(
         name=name,
         kind=kind,
@@ -204,6 +211,7 @@ def fit_categorical(
         counts=[],
         other_label=unique_label(other_label, cats),
         origin=origin,
+        threshold=threshold,
     )
     if released is not None:
         # The other bucket holds what the released categories and the missing count leave of
