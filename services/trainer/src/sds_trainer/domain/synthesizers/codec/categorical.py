@@ -185,6 +185,7 @@ def fit_categorical(
     mask = series.isna().to_numpy()
     released = None
     threshold: float | None = None
+    missing_count = float(mask.sum())
     if kind == "boolean":
         cats, other, origin = list(BOOLEAN_CATEGORIES), False, "boolean"
     elif declared is not None:
@@ -224,4 +225,24 @@ def fit_categorical(
         codes = domain.encode(series)
         noisy = public_counts(codes, n_codes=domain.size, sigma=counts_sigma, rng=rng)
         domain.counts = [float(c) for c in noisy]
+    elif missing:
+        # A public domain needs no release, but whether the column is really missing somewhere
+        # does: one count (present rows add to nothing), so the check below can read it.
+        charge("missing count", False)
+        noisy = public_counts(
+            np.asarray([0] * int(mask.sum()), dtype=np.int64),
+            n_codes=1,
+            sigma=counts_sigma,
+            rng=rng,
+        )
+        missing_count = float(noisy[0])
+    if domain.missing:
+        if domain.counts:
+            missing_count = domain.counts[-1]
+        noise = sigma if released is not None else counts_sigma
+        if noise is not None and missing_count < 2.0 * noise:
+            # The schema allows missing cells, but too few stand clear of the noise: the code
+            # is dropped (those rows join the other bucket) rather than sampled out of noise.
+            domain.missing = False
+            domain.counts = domain.counts[:-1]
     return domain

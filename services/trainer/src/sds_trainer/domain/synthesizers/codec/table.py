@@ -77,7 +77,7 @@ def plan(specs: Sequence[ColumnSpec], *, frequencies: bool) -> HistogramPlan:
             thresholded += identifier.HISTOGRAMS
         elif spec.kind in DISCRETE_KINDS:
             public = spec.kind == "boolean" or spec.categories is not None
-            histograms += 1 if not public or frequencies else 0
+            histograms += 1 if not public or frequencies or spec.nullable else 0
             thresholded += int(not public)
     return HistogramPlan(histograms=histograms, thresholded=thresholded)
 
@@ -323,7 +323,8 @@ def _fit_numeric(
         unit=unit,
         grid=grid,
         decimals=spec.format.decimals if spec.format is not None else None,
-        missing=missing,
+        # A missing code only where missing rows stood clear of the noise (post-processing).
+        missing=missing and (noise is None or released.missing_weight >= 2.0 * noise.shape),
         edges=released.edges,
         weights=released.weights,
         atoms=released.atoms,
