@@ -223,7 +223,7 @@ def test_a_missing_code_that_noise_would_invent_is_dropped() -> None:
     assert ("flag", "missing count", False) not in charges  # frequencies carry it here
     colour_domain = codec.modelled[0]
     assert isinstance(colour_domain, CategoricalDomain)
-    assert colour_domain.decode(colour_domain.encode(frame["colour_domain"])).notna().all()
+    assert colour_domain.decode(colour_domain.encode(frame["colour"])).notna().all()
 
 
 def test_a_category_held_by_one_row_is_never_released() -> None:
