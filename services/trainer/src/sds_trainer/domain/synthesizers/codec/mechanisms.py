@@ -161,17 +161,22 @@ def public_counts(codes: IntArray, *, n_codes: int, sigma: float | None, rng: An
 
 
 def support(
-    noisy: FloatArray, *, sigma: float | None, false_rate: float, far_rate: float = 1e-6
+    noisy: FloatArray,
+    *,
+    sigma: float | None,
+    false_rate: float,
+    edge_rate: float = 1e-5,
+    far_rate: float = 1e-6,
 ) -> tuple[FloatArray, bool]:
     """The bins of a noisy histogram that hold the data (the others' counts set to 0), and
     whether any bin or window stood clear of the noise (False: the loudest window is a guess).
 
-    Bins whose count clears :func:`clear_level` (``false_rate`` over all bins) group into runs
-    (gaps of up to two bins). The run holding the loudest bin is the bulk; another run is kept
-    only when one of its bins clears a level pure noise does not reach (``far_rate``): a
-    zero-inflated column's tail lies decades away from its spike at 0, while a lone false bin
-    far from the data would otherwise stretch the range over empty decades. On a small table
-    no single bin may clear the level: windows of 2, 4, ... 16 adjacent bins then pool their
+    The loudest bin must clear :func:`clear_level` (``false_rate`` over all bins); the bulk
+    grows from it over adjacent bins that clear a stricter level (``edge_rate``: a false bin
+    beside the data would stretch the range over a whole empty bin). Another run of such bins
+    is kept only when one of its bins clears a level pure noise does not reach (``far_rate``):
+    a zero-inflated column's tail lies decades away from its spike at 0. On a small table no
+    single bin may clear the first level: windows of 2, 4, ... 16 adjacent bins then pool their
     counts (the noise of a sum grows with the root of its size). Post-processing.
     """
     if sigma is None:
@@ -191,15 +196,14 @@ def support(
     if width > 1:
         best = int(clear[np.argmax(sums[clear])])
         return _window(noisy, best, width), True
+    strong = np.flatnonzero(noisy > clear_level(sigma, tests=bins, false_rate=edge_rate))
     far = clear_level(sigma, tests=bins, false_rate=far_rate)
-    runs = np.split(clear, np.flatnonzero(np.diff(clear) > 3) + 1)
     peak = int(np.argmax(noisy))
     out = np.zeros(bins)
-    for run in runs:
-        if run[0] <= peak <= run[-1] or (noisy[run] > far).any():
+    out[peak] = noisy[peak]
+    for run in np.split(strong, np.flatnonzero(np.diff(strong) > 1) + 1):
+        if run.size and (run[0] - 1 <= peak <= run[-1] + 1 or (noisy[run] > far).any()):
             out[run] = noisy[run]
-    if not out.any():
-        out[peak] = noisy[peak]
     return out, True
 
 

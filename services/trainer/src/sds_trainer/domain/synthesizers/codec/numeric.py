@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -66,9 +66,12 @@ LEVELS = {"numeric": 4, "datetime": 5}
 DECLARED_CELLS = 64
 #: Probability that pure noise passes for data, per test family (hull, children).
 FALSE_RATE = 0.01
+#: A node is cut into children only where they say more than noise: an average child count of
+#: this many noise deviations, or one child standing clear (a spike, an edge).
+INFORMATIVE = 3.0
 #: The same at the two ends of the support, tested again at every level: stricter, since a
 #: false end reaches past the data.
-END_FALSE_RATE = 0.001
+END_FALSE_RATE = 1e-5
 
 ChargeFn = Any  # ``charge(statistic, thresholded)`` — see :mod:`.table`
 
@@ -258,64 +261,24 @@ def _children(node: _Node, *, grid: bool) -> FloatArray:
     return np.asarray(edges, dtype=np.float64)
 
 
-def _prefix_start(counts: FloatArray, sigma: float | None) -> int:
-    """The outermost child that clears the noise on its own, or that ends the shortest prefix
-    whose cumulative count clears it (the noise of a sum grows with the root of its length);
-    ``len(counts)`` when none does. Without noise: the first populated child."""
-    if sigma is None:
-        nonzero = np.flatnonzero(counts > 0)
-        return int(nonzero[0]) if nonzero.size else 0
-    k = np.arange(1, len(counts) + 1)
-    level = clear_level(sigma, tests=len(counts), false_rate=END_FALSE_RATE)
-    passed = np.flatnonzero((np.cumsum(counts) > level * np.sqrt(k)) | (counts > level))
-    return int(passed[0]) if passed.size else len(counts)
-
-
-def _increasing(values: FloatArray) -> FloatArray:
-    """The least-squares non-decreasing fit (pool-adjacent-violators)."""
-    means: list[float] = []
-    sizes: list[int] = []
-    for v in values:
-        means.append(float(v))
-        sizes.append(1)
-        while len(means) > 1 and means[-2] > means[-1]:
-            size = sizes[-2] + sizes[-1]
-            means[-2] = (means[-2] * sizes[-2] + means[-1] * sizes[-1]) / size
-            sizes[-2] = size
-            means.pop()
-            sizes.pop()
-    return np.repeat(np.asarray(means, dtype=np.float64), sizes)
-
-
-def _faint_edge(fitted: FloatArray, sigma: float) -> FloatArray:
-    """A non-decreasing fit with its outer pools zeroed while they do not clear the noise.
-
-    A pool of ``m`` pure-noise children has mean ``N(0, sigma²/m)``: pools from the outside
-    in are set to 0 until one's mean exceeds ``2·sigma/√m``.
-    """
-    out = fitted.copy()
-    start = 0
-    while start < len(out):
-        stop = start
-        while stop + 1 < len(out) and out[stop + 1] == out[start]:
-            stop += 1
-        size = stop - start + 1
-        if out[start] > 2.0 * sigma / np.sqrt(size):
-            break
-        out[start : stop + 1] = 0.0
-        start = stop + 1
-    return out
-
-
 def _refine(
     nodes: list[_Node], values: FloatArray, *, grid: bool, sigma: float | None, rng: Any
 ) -> list[_Node]:
     """One level: cut populated nodes into children, release their counts, keep what is clear."""
+    # Ends that an earlier level found empty drop out, so the next nodes in are the ends.
+    live = [i for i, nd in enumerate(nodes) if nd.count > 0]
+    if live:
+        nodes = nodes[live[0] : live[-1] + 1]
+    first, last = 0, len(nodes) - 1
     split_level = 0.0 if sigma is None else 2.0 * sigma
+    # Populated nodes are cut; so are the two ends whatever their count: where the data stops
+    # inside them is what keeps the released range inside the data's.
     cut = [
         i
         for i, nd in enumerate(nodes)
-        if not nd.final and nd.count > split_level and (not grid or nd.high - nd.low > 1.0 + 1e-9)
+        if not nd.final
+        and (nd.count > split_level or i in (first, last))
+        and (not grid or nd.high - nd.low > 1.0 + 1e-9)
     ]
     pieces = [_children(nodes[i], grid=grid) for i in cut]
     # One histogram over every child of the level (sensitivity 1: the children are disjoint).
@@ -329,7 +292,6 @@ def _refine(
     out: list[_Node] = []
     by_node = dict(zip(cut, pieces, strict=True))
     offset = 0
-    last = len(nodes) - 1
     for i, node in enumerate(nodes):
         if i not in by_node:
             out.append(node)
@@ -338,7 +300,20 @@ def _refine(
         k = len(edges) - 1
         child = noisy[offset : offset + k]
         offset += k
-        out += _split(node, edges, child, first=i == 0, last=i == last, sigma=sigma)
+        inner: list[_Node] = []
+        if last - first >= 2 and i in (first, last):
+            # The density next to an end: the node next to it inwards (never the other end,
+            # which the data may only partly fill).
+            inner = [nodes[i + 1] if i == first else nodes[i - 1]]
+        out += _split(
+            node,
+            edges,
+            child,
+            first=i == first,
+            last=i == last,
+            sigma=sigma,
+            density=_density(inner, sigma) if inner and sigma is not None else None,
+        )
     return out
 
 
@@ -350,43 +325,60 @@ def _split(
     first: bool,
     last: bool,
     sigma: float | None,
+    density: float | None,
 ) -> list[_Node]:
-    """What replaces one refined node: its clear children, or itself (see the module)."""
+    """What replaces one refined node: its children, or itself (see the module docstring).
+
+    ``density`` is the rows per unit next to an end node, inwards (see :func:`_density`).
+    """
     k = len(child)
-    start = _prefix_start(child, sigma) if first else 0
-    end = k - 1 - _prefix_start(child[::-1], sigma) if last else k - 1
-    if start > end:  # nothing clear from the outside in: keep every child
-        start, end = 0, k - 1
     # Least squares over the two-level tree (equal noise on the parent and its children): each
     # child takes 1/(k+1) of the parent's disagreement with the children's sum.
     adjusted = child + (node.count - child.sum()) / (k + 1)
-    # Rows of children cut away at an end are encoded into the nearest kept child (clipped):
-    # the kept children carry the node's whole estimated mass.
-    total = max(float(adjusted.sum()), 0.0)
-    clear = clear_level(sigma, tests=k, false_rate=FALSE_RATE)
-    if sigma is None or (child[start : end + 1] > clear).any():
-        kept = adjusted[start : end + 1]
-        positive = float(np.maximum(kept, 0.0).sum())
-        if start > 0 or end < k - 1:
-            kept = kept * (total / positive if positive > 0 else 0.0)
-        return [
-            _Node(float(edges[start + j]), float(edges[start + j + 1]), float(w))
-            for j, w in enumerate(kept)
-        ]
-    if first != last:
-        # An end of the support whose children are all faint: where the data thins out inside
-        # it is read off a fit of their counts that grows inwards (pure-noise children pool to
-        # about zero), instead of spreading the node's mass evenly up to its outer edge.
-        part = adjusted[start : end + 1]
-        inward = _faint_edge(_increasing(part if first else part[::-1]), sigma)
-        fitted = np.maximum(inward if first else inward[::-1], 0.0)
-        if fitted.sum() > 0:
-            fitted *= total / fitted.sum()
-        return [
-            _Node(float(edges[start + j]), float(edges[start + j + 1]), float(w), final=True)
-            for j, w in enumerate(fitted)
-        ]
-    return [_Node(float(edges[start]), float(edges[end + 1]), node.count, final=True)]
+    if sigma is None:  # exact counts: the populated span
+        populated = np.flatnonzero(child > 0)
+        low = int(populated[0]) if first and populated.size else 0
+        high = int(populated[-1]) if last and populated.size else k - 1
+        return _nodes(edges, adjusted, low, high)
+    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=END_FALSE_RATE))
+    if (first or last) and sure.size == 0:
+        # No child of this end stands clear on its own: its mass is packed against the next
+        # node inwards (how far it reaches, read off that node's density).
+        if first == last or density is None or density <= 0:
+            return [replace(node, final=True)]
+        return [_packed(node, first=first, sigma=sigma, density=density)]
+    low = int(sure[0]) if first else 0
+    high = int(sure[-1]) if last else k - 1
+    if sure.size == 0 and float(child.mean()) < INFORMATIVE * sigma:
+        # Children this faint would only trade the node's even spread for noise: it stays a
+        # leaf (a child holding a spike would have been sure).
+        return [replace(node, final=True)]
+    # The faint children beyond the outermost sure ones are cut away: mostly noise, and their
+    # few real rows are encoded into the sure child (the column's mass is restored in
+    # proportion at the end, see fit_numeric).
+    return _nodes(edges, adjusted, low, high)
+
+
+def _nodes(edges: FloatArray, counts: FloatArray, low: int, high: int) -> list[_Node]:
+    return [
+        _Node(float(edges[j]), float(edges[j + 1]), float(counts[j])) for j in range(low, high + 1)
+    ]
+
+
+def _density(nodes: list[_Node], sigma: float) -> float:
+    """Rows per unit next to an end, erring high: the densest of ``nodes``, its count two noise
+    deviations up."""
+    return max((n.count + 2.0 * sigma) / (n.high - n.low) for n in nodes if n.high > n.low)
+
+
+def _packed(node: _Node, *, first: bool, sigma: float, density: float) -> _Node:
+    """An end node with no sure child: its mass packed at the density of the nodes next to it
+    (inwards), against them, as wide as that mass needs, never wider than the node (its mass
+    two noise deviations down, so a noisy guess pulls the range in, not past the data)."""
+    extent = min(max(node.count - 2.0 * sigma, 0.0) / density, node.high - node.low)
+    if first:
+        return _Node(node.high - extent, node.high, node.count, final=True)
+    return _Node(node.low, node.low + extent, node.count, final=True)
 
 
 def fit_numeric(
