@@ -173,9 +173,10 @@ def support(
 
     The loudest bin must clear :func:`clear_level` (``false_rate`` over all bins); the bulk
     grows from it over adjacent bins that clear a stricter level (``edge_rate``: a false bin
-    beside the data would stretch the range over a whole empty bin). Another run of such bins
-    is kept only when one of its bins clears a level pure noise does not reach (``far_rate``):
-    a zero-inflated column's tail lies decades away from its spike at 0. On a small table no
+    beside the data would stretch the range over a whole empty bin). Elsewhere, a run of
+    adjacent bins above two deviations is kept when its pooled count clears a level pure noise
+    does not reach (``far_rate``, times the root of its length): a zero-inflated column's tail
+    lies decades away from its spike at 0, spread thin over several bins. On a small table no
     single bin may clear the first level: windows of 2, 4, ... 16 adjacent bins then pool their
     counts (the noise of a sum grows with the root of its size). Post-processing.
     """
@@ -202,7 +203,13 @@ def support(
     out = np.zeros(bins)
     out[peak] = noisy[peak]
     for run in np.split(strong, np.flatnonzero(np.diff(strong) > 1) + 1):
-        if run.size and (run[0] - 1 <= peak <= run[-1] + 1 or (noisy[run] > far).any()):
+        if run.size and run[0] - 1 <= peak <= run[-1] + 1:
+            out[run] = noisy[run]
+    # Away from the bulk, a run of bins each above two deviations whose pooled count clears
+    # the far level (a tail spread thin over several bins passes together).
+    candidates = np.flatnonzero(noisy > 2.0 * sigma)
+    for run in np.split(candidates, np.flatnonzero(np.diff(candidates) > 1) + 1):
+        if run.size and not out[run].any() and noisy[run].sum() > far * math.sqrt(run.size):
             out[run] = noisy[run]
     return out, True
 

@@ -231,6 +231,8 @@ class _Node:
     count: float
     #: Not refined again: its children were released and none stood clear of the noise.
     final: bool = False
+    #: A thin tail packed beyond level 0's support: the node it leans on stays the end.
+    tail: bool = False
 
 
 def root_edges(bounds: tuple[float, float] | None, *, grid: bool) -> FloatArray:
@@ -265,11 +267,13 @@ def _refine(
     nodes: list[_Node], values: FloatArray, *, grid: bool, sigma: float | None, rng: Any
 ) -> list[_Node]:
     """One level: cut populated nodes into children, release their counts, keep what is clear."""
-    # Ends that an earlier level found empty drop out, so the next nodes in are the ends.
+    # Ends that an earlier level found empty drop out, so the next nodes in are the ends (a
+    # tail packed beyond level 0's support is not one: the node it leans on is).
     live = [i for i, nd in enumerate(nodes) if nd.count > 0]
     if live:
         nodes = nodes[live[0] : live[-1] + 1]
-    first, last = 0, len(nodes) - 1
+    body = [i for i, nd in enumerate(nodes) if not nd.tail] or [0]
+    first, last = body[0], body[-1]
     split_level = 0.0 if sigma is None else 2.0 * sigma
     # Populated nodes are cut; so are the two ends whatever their count: where the data stops
     # inside them is what keeps the released range inside the data's.
@@ -301,10 +305,11 @@ def _refine(
         child = noisy[offset : offset + k]
         offset += k
         inner: list[_Node] = []
-        if last - first >= 2 and i in (first, last):
-            # The density next to an end: the node next to it inwards (never the other end,
-            # which the data may only partly fill).
-            inner = [nodes[i + 1] if i == first else nodes[i - 1]]
+        if last > first and i in (first, last):
+            # The density next to an end: the node next to it inwards, and the one after when
+            # there is one (the densest counts: a node the data only partly fills, such as
+            # the other end, would say the data is thinner than it is).
+            inner = nodes[i + 1 : i + 3] if i == first else nodes[max(i - 2, 0) : i]
         out += _split(
             node,
             edges,
@@ -381,6 +386,55 @@ def _packed(node: _Node, *, first: bool, sigma: float, density: float) -> _Node:
     return _Node(node.low, node.low + extent, node.count, final=True)
 
 
+def _tails(
+    nodes: list[_Node],
+    noisy: FloatArray,
+    root: FloatArray,
+    span: tuple[int, int],
+    *,
+    expected: float,
+    sigma: float,
+) -> list[_Node]:
+    """Level 0's support plus the thin tails it left out, packed beyond its ends.
+
+    The rows outside the support are what its bins leave of the public count (``expected``,
+    noise ``sigma·√bins``); they are split between the two sides by the three bins just
+    outside each, and each side's share, two noise allowances down, is packed against the end
+    bin at that bin's density (erring high), never wider than those three bins: a thinning
+    tail keeps part of its reach, a sharp edge (nothing outside but noise) gets none.
+    """
+    first, last = span
+    # Every bin from the first kept to the last counts as inside (faint bins in a gap too):
+    # only what lies beyond the two ends is a tail.
+    inside = float(noisy[first : last + 1].sum())
+    outside = expected - inside
+    if outside <= 3.0 * sigma * math.sqrt(len(nodes)):
+        return nodes
+    # A side's evidence counts only where it stands clear of the noise of three bins.
+    allowance = 3.0 * sigma * math.sqrt(3.0)
+    left = float(noisy[max(first - 3, 0) : first].sum())
+    right = float(noisy[last + 1 : last + 4].sum())
+    left, right = (v if v > allowance else 0.0 for v in (left, right))
+    if left + right <= 0:
+        return nodes
+    out = list(nodes)
+    for side, evidence in (("left", left), ("right", right)):
+        share = outside * evidence / (left + right) - 2.0 * sigma * math.sqrt(3.0)
+        end = out[0] if side == "left" else out[-1]
+        density = (end.count + 2.0 * sigma) / (end.high - end.low)
+        if share <= 0 or density <= 0:
+            continue
+        if side == "left":
+            room = end.low - float(root[max(first - 3, 0)])
+            extent = min(share / density, room)
+            out.insert(0, _Node(end.low - extent, end.low, share, final=True, tail=True))
+        else:
+            room = float(root[min(last + 4, len(root) - 1)]) - end.high
+            extent = min(share / density, room)
+            out.append(_Node(end.high, end.high + extent, share, final=True, tail=True))
+    return out
+
+
 def fit_numeric(
     units: FloatArray,
     *,
@@ -447,21 +501,41 @@ def fit_numeric(
     nodes = [
         _Node(float(root[i]), float(root[i + 1]), float(kept[i])) for i in range(first, last + 1)
     ]
+    if sigma is not None and found:
+        expected = rows - missing_weight - float(sum(atom_weights))
+        nodes = _tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma)
     for level in range(1, LEVELS.get(kind, LEVELS["numeric"]) + 1):
         charge(f"shape (level {level})", False)
         nodes = _refine(nodes, rest, grid=grid, sigma=sigma, rng=rng)
     edges, weights = _leaves(nodes)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
     # nearest leaf: the leaves carry what the atoms and the missing count leave of the public n.
-    tree = rows - missing_weight - float(sum(atom_weights))
-    if tree > 0 and sum(weights) > 0:
-        weights = [w * tree / sum(weights) for w in weights]
+    weights = _restore_mass(weights, rows - missing_weight - float(sum(atom_weights)))
     if found_atoms and found_atoms[0] < edges[0]:
         # An atom beyond the leaves widens the range by a leaf of weight 0: only itself is drawn.
         edges, weights = [found_atoms[0], *edges], [0.0, *weights]
     if found_atoms and found_atoms[-1] >= edges[-1]:
         edges, weights = [*edges, float(np.nextafter(found_atoms[-1], math.inf))], [*weights, 0.0]
     return Released(edges, weights, found_atoms, atom_weights, missing_weight, found)
+
+
+def _restore_mass(weights: list[float], expected: float) -> list[float]:
+    """Leaf weights carrying ``expected`` rows in all.
+
+    Mass missing from the leaves is that of faint regions cut away, whose rows are encoded into
+    the nearest leaves: it goes to the leaves that are not spikes (a spike, at least a tenth of
+    the mass, is exactly measured where it is), in proportion. Excess mass is scaled off all.
+    """
+    total = sum(weights)
+    if expected <= 0 or total <= 0:
+        return weights
+    if expected < total:
+        return [w * expected / total for w in weights]
+    spread = [w if w < 0.1 * total else 0.0 for w in weights]
+    if sum(spread) <= 0:
+        spread = weights
+    extra = (expected - total) / sum(spread)
+    return [w + s * extra for w, s in zip(weights, spread, strict=True)]
 
 
 def _leaves(nodes: list[_Node]) -> tuple[list[float], list[float]]:
