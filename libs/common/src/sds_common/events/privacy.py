@@ -13,9 +13,13 @@ from sds_common.tables.public_metadata import DeclaredColumn
 
 
 class PrivacySpec(BaseModel):
-    """What a user asks of a DP training."""
+    """What a user asks of a DP training.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Strict (``"1"`` or ``true`` is not a number) and finite (``1e999`` parses as infinity and
+    would travel as ``null``): what the gateway accepts is exactly what every consumer parses.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
     epsilon: float = Field(gt=0.0)
     delta: float | None = Field(default=None, gt=0.0, lt=1.0)
