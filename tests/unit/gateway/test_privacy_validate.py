@@ -125,7 +125,8 @@ async def test_a_method_without_dp_is_refused(tmp_path: Path) -> None:
     body = response.json()
     assert body["ok"] is False
     assert body["reasons"] == [
-        "method 'ctgan' is not differentially private: privacy settings would be ignored"
+        "method 'ctgan' is not differentially private: privacy settings would be ignored; "
+        "use a DP method such as 'dp-ctgan'"
     ]
 
 

@@ -71,9 +71,8 @@ class StudioClient:
         full = f"/api/v1{path}"
         # The signature covers the path only: the gateway verifies against the URL's path.
         signed = full.split("?", 1)[0]
-        response = await self._http.request(
-            method, full, headers=self._headers(method, signed), **kwargs
-        )
+        headers = {**kwargs.pop("headers", {}), **self._headers(method, signed)}
+        response = await self._http.request(method, full, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:
                 body = response.json()

@@ -8,7 +8,8 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_common.auth import Identity
-from sds_common.privacy import PolicyLimits, check_request, default_delta
+from sds_common.methods import DatasetSchema, training_problems
+from sds_common.privacy import PolicyLimits, default_delta
 from sds_gateway.adapters.orm import (
     datasets,
     evaluations,
@@ -21,7 +22,6 @@ from sds_gateway.adapters.orm import (
 from sds_gateway.adapters.records import member_role, utc
 from sds_gateway.domain.access import Need, authorise, capped_role, scope_of
 from sds_gateway.domain.errors import NotFound
-from sds_gateway.domain.methods import is_dp, privacy_problems
 from sds_gateway.domain.status import DatasetStatus
 from sds_gateway.schemas.common import Job, Page
 from sds_gateway.schemas.datasets import BudgetTotals, Dataset, LedgerEntry, PrivacyBudget
@@ -214,39 +214,53 @@ async def validate_privacy(
     )
     if row["status"] == DatasetStatus.DELETED:
         raise NotFound("dataset not found")
-    remaining = (
-        await privacy_budget(session, user, dataset_id=request.dataset_id)
-    ).totals.remaining_epsilon
-    remaining_epsilon = budget_epsilon if remaining is None else remaining
+    left = await remaining_epsilon(session, row, budget_epsilon=budget_epsilon)
     train_rows: int | None = row["train_rows"]
+    ready = row["status"] == DatasetStatus.READY and train_rows is not None
     epsilon, delta = request.privacy.epsilon, request.privacy.delta
-    reasons: list[str] = []
-    if not is_dp(request.method):
-        reasons.append(
-            f"method {request.method!r} is not differentially private: privacy settings would "
-            "be ignored"
-        )
-    reasons += privacy_problems(request.method, request.privacy)
-    if row["status"] != DatasetStatus.READY or train_rows is None:
+    # The training check the trainer runs, its privacy part only (no params are asked here).
+    refusals = training_problems(
+        method=request.method,
+        params={},
+        privacy=request.privacy,
+        dataset=DatasetSchema(columns={}, train_rows=train_rows) if ready and train_rows else None,
+        limits=limits,
+        remaining_epsilon=left,
+    )
+    reasons = [r.message for r in refusals if r.code in _PRIVACY_CODES]
+    if not ready:
         reasons.append(
             f"the dataset is {row['status']}; its privacy can be checked once it is ready"
         )
-        resolved_delta = delta
-    else:
-        _, policy_reasons = check_request(
-            epsilon=epsilon,
-            delta=delta,
-            n_rows=train_rows,
-            remaining_epsilon=remaining_epsilon,
-            limits=limits,
-        )
-        reasons += policy_reasons
-        resolved_delta = default_delta(train_rows) if delta is None else delta
     return PrivacyVerdict(
         ok=not reasons,
         epsilon=epsilon,
-        delta=resolved_delta,
+        delta=default_delta(train_rows) if delta is None and train_rows else delta,
         reasons=reasons,
-        remaining_epsilon=remaining_epsilon,
+        remaining_epsilon=left,
         train_rows=train_rows,
     )
+
+
+#: The refusals of the training check that are about privacy (the dry run's scope).
+_PRIVACY_CODES = frozenset(
+    {"unknown_method", "privacy_not_applicable", "invalid_privacy", "budget_exhausted"}
+)
+
+
+async def remaining_epsilon(session: AsyncSession, dataset: Any, *, budget_epsilon: float) -> float:
+    """ε the dataset's budget ledger has left, as the trainer last reported it.
+
+    ``budget_epsilon`` (a ledger's total) when the ledger has no entry yet.
+    """
+    row = (
+        await session.execute(
+            select(privacy_ledger.c.remaining_epsilon)
+            .where(privacy_ledger.c.dataset_id == dataset["id"])
+            .order_by(privacy_ledger.c.occurred_at.desc(), privacy_ledger.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None or row.remaining_epsilon is None:
+        return budget_epsilon
+    return float(row.remaining_epsilon)
