@@ -304,6 +304,7 @@ def _reserved(dataset_id: str, generator_id: str, *, epsilon: float) -> Any:
     return PrivacyBudgetReserved(
         dataset_id=uuid.UUID(dataset_id),
         generator_id=uuid.UUID(generator_id),
+        ledger=f"dataset:{dataset_id}",
         epsilon=epsilon,
         delta=1e-6,
         remaining_epsilon=5.0 - epsilon,

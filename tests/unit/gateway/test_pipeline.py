@@ -197,13 +197,19 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         gen = uuid.UUID(generator_id)
         await gw.publish(
             PrivacyBudgetReserved(
-                dataset_id=dataset, generator_id=gen, epsilon=3.0, delta=1e-6, remaining_epsilon=7.0
+                dataset_id=dataset,
+                generator_id=gen,
+                ledger=f"dataset:{dataset}",
+                epsilon=3.0,
+                delta=1e-6,
+                remaining_epsilon=7.0,
             )
         )
         await gw.publish(
             PrivacyBudgetSpent(
                 dataset_id=dataset,
                 generator_id=gen,
+                ledger=f"dataset:{dataset}",
                 epsilon=2.9,
                 delta=1e-6,
                 preprocessing_epsilon=0.3,

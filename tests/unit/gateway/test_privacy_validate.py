@@ -79,6 +79,7 @@ async def test_the_remaining_budget_comes_from_the_ledger_read_model(tmp_path: P
             PrivacyBudgetReserved(
                 dataset_id=uuid.UUID(dataset_id),
                 generator_id=uuid.uuid4(),
+                ledger=f"dataset:{dataset_id}",
                 epsilon=4.0,
                 delta=1e-6,
                 remaining_epsilon=1.0,

@@ -63,6 +63,7 @@ async def reserve(
             PrivacyBudgetReserved(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=(await ledger.of_dataset(uow, str(request.dataset_id))).name,
                 epsilon=existing.epsilon,
                 delta=existing.delta,
                 remaining_epsilon=await ledger.remaining(uow, str(request.dataset_id)),
@@ -82,10 +83,12 @@ async def announce_spend(
 ) -> None:
     """Announce a settled training: what it spent (PrivacyBudgetSpent) and what it freed."""
     remaining = await ledger.remaining(uow, str(request.dataset_id))
+    charged = await ledger.of_dataset(uow, str(request.dataset_id))
     await uow.emit(
         PrivacyBudgetSpent(
             dataset_id=request.dataset_id,
             generator_id=request.generator_id,
+            ledger=charged.name,
             epsilon=report.epsilon or 0.0,
             delta=report.delta or 0.0,
             preprocessing_epsilon=report.preprocessing_epsilon,
@@ -112,6 +115,7 @@ async def announce_spend(
         delta=0.0,
         reason="training finished below its reservation",
         remaining=remaining,
+        ledger_name=charged.name,
     )
 
 
@@ -127,11 +131,13 @@ async def charge_partial(
         uow, generator_id=generator_id, epsilon_spent=spent, delta_spent=reservation.delta
     )
     remaining = await ledger.remaining(uow, str(request.dataset_id))
+    charged = await ledger.of_dataset(uow, str(request.dataset_id))
     if spent > 0:
         await uow.emit(
             PrivacyBudgetSpent(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=charged.name,
                 epsilon=spent,
                 delta=reservation.delta,
                 preprocessing_epsilon=0.0,
@@ -146,6 +152,7 @@ async def charge_partial(
         delta=0.0 if spent > 0 else reservation.delta,
         reason=reason,
         remaining=remaining,
+        ledger_name=charged.name,
     )
     return released
 
@@ -158,6 +165,7 @@ async def _announce_release(
     delta: float,
     reason: str,
     remaining: float,
+    ledger_name: str,
 ) -> None:
     """PrivacyBudgetReleased for what a settled reservation freed (nothing when it freed none)."""
     if epsilon > 0:
@@ -165,6 +173,7 @@ async def _announce_release(
             PrivacyBudgetReleased(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=ledger_name,
                 epsilon=epsilon,
                 delta=delta,
                 reason=reason,
