@@ -89,12 +89,20 @@ class StudioClient:
         return result
 
     async def upload(
-        self, path: Path, *, project_id: str, name: str | None = None, target: str | None = None
+        self,
+        path: Path,
+        *,
+        project_id: str,
+        name: str | None = None,
+        target: str | None = None,
+        source: str | None = None,
     ) -> dict[str, Any]:
-        """Upload a table (streamed from disk)."""
+        """Upload a table (streamed from disk); uploads of one ``source`` share one budget."""
         data = {"project_id": project_id, "name": name or path.stem}
         if target:
             data["target_column"] = target
+        if source:
+            data["source"] = source
         with path.open("rb") as handle:
             result: dict[str, Any] = await self.call(
                 "POST", "/datasets", data=data, files={"file": (path.name, handle)}
