@@ -436,3 +436,50 @@ async def test_sampling_an_unfinished_generator_is_refused(
     # Neither a synthetic dataset nor its automatic evaluation was recorded.
     assert (await client.get("/evaluations"))["items"] == []
     assert (await client.get(f"/generators/{generator['id']}"))["status"] == "cancelled"
+
+
+async def test_uploading_the_same_file_again_does_not_reset_the_budget(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 11: the byte-identical file uploaded again had a fresh budget of ε = 5."""
+    client = embedded
+    project_id = await _project(client)
+    path = tmp_path / "adult.csv"
+    pd.read_csv(ADULT).sample(n=300, random_state=5).to_csv(path, index=False)
+
+    async def upload(source: str | None = None, file: Path = path) -> dict[str, Any]:
+        dataset = await client.upload(file, project_id=project_id, target="income", source=source)
+        ready = await client.wait(f"/datasets/{dataset['id']}")
+        assert ready["status"] == "ready", ready
+        return ready
+
+    first = await upload()
+    generator = await client.train(first["id"], epsilon=4.0, params=_SMALL)
+    generator = await client.wait(f"/generators/{generator['id']}")
+    assert generator["status"] == "succeeded", generator
+    spent = generator["epsilon"]
+
+    # The same bytes again, even under a source label: the first upload's ledger, as it stands.
+    for again in (await upload(), await upload(source="adult extract")):
+        budget = await client.get(f"/datasets/{again['id']}/privacy-budget")
+        assert budget["ledger"] == f"sha256:{first['sha256']}"
+        assert budget["totals"]["spent_epsilon"] == pytest.approx(spent)
+        assert budget["totals"]["remaining_epsilon"] == pytest.approx(5.0 - spent)
+        assert {e["dataset_id"] for e in budget["entries"]} == {first["id"]}
+        with pytest.raises(StudioError) as refused:
+            await client.train(again["id"], epsilon=2.0, params=_SMALL)
+        assert (refused.value.status, refused.value.code) == (422, "budget_exhausted")
+
+    # New extracts of one population, linked by their owner, share that source's ledger.
+    extracts = []
+    for seed in (6, 7):
+        extracts.append(tmp_path / f"extract-{seed}.csv")
+        pd.read_csv(ADULT).sample(n=300, random_state=seed).to_csv(extracts[-1], index=False)
+    older = await upload("adult cohort", extracts[0])
+    trained = await client.train(older["id"], epsilon=1.0, params=_SMALL)
+    trained = await client.wait(f"/generators/{trained['id']}")
+    assert trained["status"] == "succeeded", trained
+    newer = await upload("adult cohort", extracts[1])
+    budget = await client.get(f"/datasets/{newer['id']}/privacy-budget")
+    assert budget["ledger"] == "source:adult cohort"
+    assert budget["totals"]["spent_epsilon"] == pytest.approx(trained["epsilon"])
