@@ -32,6 +32,8 @@ from sds_common.events import (
     DatasetProfiled,
     Envelope,
     Event,
+    GenerationFailed,
+    GenerationRequested,
     ModelTrained,
     PrivacyBudgetReleased,
     PrivacyBudgetReserved,
@@ -51,7 +53,7 @@ from sds_common.settings import Settings
 from sds_trainer import handlers
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import privacy_report_key
-from sds_trainer.adapters.orm import datasets, jobs, ledgers, reservations
+from sds_trainer.adapters.orm import datasets, generators, jobs, ledgers, reservations
 from sds_trainer.bootstrap import bootstrap
 from sds_trainer.jobs import job_kinds
 from sds_trainer.jobs.training import _target_column
@@ -405,3 +407,25 @@ async def test_the_trainer_refuses_what_the_gateway_would_have_as_a_second_line(
         assert fragment in failed.message
         assert "Error" not in failed.message  # no exception class leaks to the user
     assert not [e for e in events if isinstance(e, PrivacyBudgetReserved)]
+
+    # Sampling, too: conditions on a numeric column are refused before a model is loaded.
+    trained = uuid.uuid4()
+    async with trainer.database.unit_of_work(actor="test") as uow:
+        await uow.session.execute(
+            generators.insert().values(
+                id=str(trained),
+                dataset_id=str(dataset_id),
+                project_id="p1",
+                method="dp-ctgan",
+                request={},
+                status="succeeded",
+            )
+        )
+    sample = GenerationRequested(
+        generator_id=trained, synthetic_dataset_id=uuid.uuid4(), rows=5, conditions={"age": 30}
+    )
+    await _deliver(trainer, _envelope(sample))
+    await _run_jobs(trainer)
+    (refused,) = [e for e in await _emitted(trainer) if isinstance(e, GenerationFailed)]
+    assert refused.code == "invalid_conditions"
+    assert "'age' is numeric" in refused.message

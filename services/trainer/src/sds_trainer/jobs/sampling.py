@@ -18,9 +18,10 @@ from sds_common.events import (
     SyntheticDataGenerated,
 )
 from sds_common.jobs import FAILED, SUCCEEDED, JobContext, JobFailedError
+from sds_common.methods import METHODS, sampling_problems
 from sds_common.runtime.service import Service
 from sds_trainer.adapters.models import ModelStore
-from sds_trainer.adapters.orm import generators
+from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.domain.synthesizers import SamplingError
 
 ACTOR = "trainer"
@@ -48,6 +49,15 @@ class SamplingJob:
                     select(generators).where(generators.c.id == str(request.generator_id))
                 )
             ).one_or_none()
+            columns = (
+                (
+                    await session.execute(
+                        select(datasets.c.columns).where(datasets.c.id == generator.dataset_id)
+                    )
+                ).scalar_one_or_none()
+                if generator is not None
+                else None
+            )
         if generator is None:
             raise JobFailedError(
                 "unknown_generator", f"generator {request.generator_id} does not exist"
@@ -59,6 +69,15 @@ class SamplingJob:
                 f"generator {request.generator_id} is {generator.status}{detail}; only a trained "
                 "generator can be sampled",
             )
+        if generator.method in METHODS and columns is not None:
+            # The gateway checked the conditions before queuing; this is the second line.
+            refusals = sampling_problems(
+                method=generator.method,
+                conditions=request.conditions,
+                columns={str(c["name"]): str(c["kind"]) for c in columns},
+            )
+            if refusals:
+                raise JobFailedError("invalid_conditions", "; ".join(r.message for r in refusals))
         model = await self.models.load(generator.id, method=generator.method)
         try:
             frame = await asyncio.to_thread(
