@@ -377,7 +377,7 @@ async def test_what_the_trainer_would_refuse_is_refused_before_it_is_queued(
     client = embedded
     dataset = await _ready_dataset(client, tmp_path)
     cases: list[tuple[dict[str, Any], str, str]] = [
-        ({"method": "gan"}, "unknown_method", "valid methods: aim, ctgan, dp-ctgan, mst"),
+        ({"method": "gan"}, "unknown_method", "valid methods: aim, auto, ctgan, dp-ctgan, mst"),
         ({"privacy": {"epsilon": 1e9}}, "invalid_privacy", "above the policy cap of 5"),
         ({"privacy": {"epsilon": 1.0, "delta": 0.5}}, "invalid_privacy", "not far below 1/n"),
         ({"params": {"epochs": -5}}, "invalid_params", "params.epochs"),

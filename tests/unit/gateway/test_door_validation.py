@@ -114,7 +114,7 @@ async def test_request_bodies_are_strictly_typed(tmp_path: Path) -> None:
         (
             {"method": "gan", "privacy": {"epsilon": 1.0}},
             "unknown_method",
-            ["unknown method 'gan'", "valid methods: aim, ctgan, dp-ctgan, mst"],
+            ["unknown method 'gan'", "valid methods: aim, auto, ctgan, dp-ctgan, mst"],
         ),
         (
             {"privacy": {"epsilon": 1e9}},
