@@ -18,11 +18,11 @@ from sds_common.events import (
     SyntheticDataGenerated,
 )
 from sds_common.jobs import FAILED, SUCCEEDED, JobContext, JobFailedError
-from sds_common.methods import METHODS, sampling_problems
 from sds_common.runtime.service import Service
 from sds_trainer.adapters.models import ModelStore
 from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.domain.synthesizers import SamplingError
+from sds_trainer.jobs.checks import refuse_sampling
 
 ACTOR = "trainer"
 
@@ -69,15 +69,7 @@ class SamplingJob:
                 f"generator {request.generator_id} is {generator.status}{detail}; only a trained "
                 "generator can be sampled",
             )
-        if generator.method in METHODS and columns is not None:
-            # The gateway checked the conditions before queuing; this is the second line.
-            refusals = sampling_problems(
-                method=generator.method,
-                conditions=request.conditions,
-                columns={str(c["name"]): str(c["kind"]) for c in columns},
-            )
-            if refusals:
-                raise JobFailedError("invalid_conditions", "; ".join(r.message for r in refusals))
+        refuse_sampling(method=generator.method, conditions=request.conditions, columns=columns)
         model = await self.models.load(generator.id, method=generator.method)
         try:
             frame = await asyncio.to_thread(

@@ -47,15 +47,7 @@ from sds_common.jobs import (
     JobHandedBackError,
     cancel_requested,
 )
-from sds_common.methods import (
-    DatasetSchema,
-    RequestSettings,
-    get_method,
-    model_params,
-    refusal_code,
-    training_problems,
-)
-from sds_common.privacy import PolicyLimits
+from sds_common.methods import get_method, model_params
 from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_report_key
@@ -74,6 +66,7 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.jobs import budget
+from sds_trainer.jobs.checks import fit_seed, refuse_training
 from sds_trainer.jobs.declarations import declaration_in_force
 from sds_trainer.runtime import pick_device
 
@@ -140,7 +133,7 @@ class TrainingJob:
                 should_stop=progress.should_stop,
                 checkpoint=progress.on_checkpoint,
                 resume_from=resume,
-                seed=_seed(request),
+                seed=fit_seed(request),
             )
         except synthesis.TrainingCancelled:
             if ctx.runner.shutting_down.is_set() and not progress.cancel_requested:
@@ -181,20 +174,7 @@ class TrainingJob:
                 synthesizer_cls = get_synthesizer(request.method)
             except InvalidTrainingConfig as exc:
                 raise JobFailedError("unknown_method", "; ".join(exc.reasons)) from exc
-            # The gateway refused bad requests before queuing them; this is the second line.
-            refusals = training_problems(
-                method=request.method,
-                params=request.params,
-                privacy=request.privacy,
-                dataset=DatasetSchema(
-                    columns={str(c["name"]): str(c["kind"]) for c in dataset.columns},
-                    train_rows=dataset.train_rows,
-                ),
-                limits=PolicyLimits(epsilon_cap=self.settings.trainer_epsilon_cap),
-            )
-            if refusals:
-                message = "; ".join(r.message for r in refusals)
-                raise JobFailedError(refusal_code(refusals), message)
+            refuse_training(request, dataset, epsilon_cap=self.settings.trainer_epsilon_cap)
             privacy = await budget.reserve(uow, request, synthesizer_cls, dataset)
             # The last announced epoch: checkpoints are written before announcements, so a
             # resumed run continues from it (or from a later, unannounced checkpoint).
@@ -401,11 +381,6 @@ class _ProgressBridge:
 
     def should_stop(self) -> bool:
         return self._stop.is_set() or self._ctx.runner.shutting_down.is_set()
-
-
-def _seed(request: TrainingRequested) -> int:
-    """The fit seed the request set (checked by ``training_problems``), 0 by default."""
-    return RequestSettings.model_validate({"seed": request.params.get("seed", 0)}).seed
 
 
 def _target_column(columns: list[dict[str, Any]]) -> str | None:
