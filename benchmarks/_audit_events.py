@@ -118,7 +118,12 @@ def _life(rng: random.Random) -> Iterator[Envelope]:
     )
     yield wrap(
         PrivacyBudgetReserved(
-            dataset_id=d, generator_id=g, epsilon=epsilon, delta=1e-6, remaining_epsilon=10.0
+            dataset_id=d,
+            generator_id=g,
+            ledger=f"dataset:{d}",
+            epsilon=epsilon,
+            delta=1e-6,
+            remaining_epsilon=10.0,
         ),
         trainer,
     )
@@ -153,6 +158,7 @@ def _life(rng: random.Random) -> Iterator[Envelope]:
         PrivacyBudgetSpent(
             dataset_id=d,
             generator_id=g,
+            ledger=f"dataset:{d}",
             epsilon=spent,
             delta=1e-6,
             preprocessing_epsilon=0.1 * spent,
@@ -173,6 +179,7 @@ def _life(rng: random.Random) -> Iterator[Envelope]:
         PrivacyBudgetReleased(
             dataset_id=d,
             generator_id=g,
+            ledger=f"dataset:{d}",
             epsilon=epsilon - spent,
             delta=0.0,
             reason="training finished below its reservation",

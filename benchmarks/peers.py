@@ -51,9 +51,9 @@ from benchmarks._peers.protocol import SYNTHETIC, Spec, read_result, write_spec 
 from benchmarks._peers.report import Outcome, Setup, align  # noqa: E402
 from benchmarks._results import RESULTS, write_section  # noqa: E402
 from benchmarks.synthesis import ADULT, TARGET, prepare  # noqa: E402
+from sds_common.methods import CTGANParams  # noqa: E402
 from sds_common.privacy.policy import default_delta  # noqa: E402
 from sds_evaluator.domain import ColumnInfo, evaluate, headline_scores  # noqa: E402
-from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams  # noqa: E402
 from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS  # noqa: E402
 
 SECTION = "Peers (make bench-peers)"

@@ -49,10 +49,10 @@ from benchmarks._synthesis_worker import (  # noqa: E402
     fit_and_sample,
     run_job_file,
 )
+from sds_common.methods import CTGANParams  # noqa: E402
 from sds_datasets.domain.limits import Limits  # noqa: E402
 from sds_datasets.domain.pipeline import prepare_dataset  # noqa: E402
 from sds_evaluator.domain import ColumnInfo, evaluate, headline_scores  # noqa: E402
-from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams  # noqa: E402
 
 SECTION = "Synthesis (make bench-synthesis)"
 ADULT = ROOT / "data" / "adult" / "adult.csv"

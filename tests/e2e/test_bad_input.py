@@ -7,12 +7,15 @@ no generator left queued or running, no privacy budget reserved or spent.
 
 from __future__ import annotations
 
+import io
 import random
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from sds_studio.client import StudioClient, StudioError
@@ -195,6 +198,32 @@ async def test_identifier_column_is_not_modelled(embedded: StudioClient, tmp_pat
     assert {"age", "workclass", "income"} <= set(sampled.columns)
 
 
+async def test_deeply_nested_json_lines_are_rejected_not_left_uploaded(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 5: the handler hit RecursionError, the event was dead-lettered, no answer came."""
+    depth = 2000
+    content = '{"a": 1, "b": 2}\n{"a": ' + "[" * depth + "]" * depth + ', "b": 1}\n'
+    dataset = await _upload(embedded, tmp_path, "deep.jsonl", content.encode())
+    error = await _assert_rejected_cleanly(embedded, tmp_path, dataset, code="json_too_deep")
+    assert error["row"] == 2
+    assert "SDS_DATASETS_MAX_JSON_DEPTH" in error["message"]
+
+
+async def test_parquet_that_inflates_is_rejected_before_it_is_decoded(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 6: 1,816 bytes of Parquet (400 rows of a 256 KiB string) were loaded whole."""
+    buffer = io.BytesIO()
+    table = pa.table({"note": ["x" * 256 * 1024] * 400, "n": list(range(400))})
+    pq.write_table(table, buffer, compression="zstd")
+    assert len(buffer.getvalue()) < 2000
+    dataset = await _upload(embedded, tmp_path, "inflating.parquet", buffer.getvalue())
+    error = await _assert_rejected_cleanly(embedded, tmp_path, dataset, code="cell_too_large")
+    assert error["column"] == "note"
+    assert "SDS_DATASETS_MAX_CELL_BYTES" in error["message"]
+
+
 @pytest.fixture
 def _small_upload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     # Read by the gateway's settings when the embedded app is built (``embedded`` below).
@@ -268,7 +297,7 @@ async def test_dp_parameters_out_of_range_are_refused(
     dataset = await _ready_dataset(client, tmp_path)
     n = dataset["train_rows"]
 
-    # Refused by the API itself: nothing is recorded.
+    # Refused by the request model itself.
     for privacy, where in (
         ({"epsilon": 0}, "privacy.epsilon"),
         ({"epsilon": -1}, "privacy.epsilon"),
@@ -280,46 +309,177 @@ async def test_dp_parameters_out_of_range_are_refused(
         assert (refused.value.status, refused.value.code) == (422, "validation_error")
         assert where in refused.value.detail, (privacy, refused.value.detail)
     with pytest.raises(StudioError) as missing:
-        await client.call("POST", "/generators", json={"dataset_id": dataset["id"]})
+        await client.call(
+            "POST", "/generators", json={"dataset_id": dataset["id"], "params": _SMALL}
+        )
     assert (missing.value.status, missing.value.code) == (422, "privacy_required")
     assert "privacy.epsilon" in missing.value.detail
-    assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
 
-    # Refused by the trainer's policy (it knows the cap and n): the generator fails with the
-    # reason, before any budget is reserved.
+    # Refused by the trainer's policy, which the gateway runs before anything is queued: the
+    # reasons come back at once, and no generator is left to fail.
     cases = (
         ({"epsilon": 50.0}, ["ε = 50 is above the policy cap of 5"]),
         ({"epsilon": 1.0, "delta": 0.01}, ["δ = 0.01 is not far below 1/n", f"{1 / n:g}"]),
     )
     for privacy, fragments in cases:
-        generator = await _request(client, dataset["id"], privacy)
-        generator = await client.wait(f"/generators/{generator['id']}")
-        assert generator["status"] == "failed", generator
-        assert generator["error"]["code"] in {"dp_config_rejected", "invalid_privacy"}
+        body = {"dataset_id": dataset["id"], "privacy": privacy, "params": _SMALL}
+        with pytest.raises(StudioError) as refused:
+            await client.call("POST", "/generators", json=body)
+        assert (refused.value.status, refused.value.code) == (422, "invalid_privacy")
         for fragment in fragments:
-            assert fragment in generator["error"]["message"], generator["error"]
-        assert generator["epsilon"] is None
-    listed = (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"]
-    assert sorted(g["status"] for g in listed) == ["failed", "failed"]
+            assert fragment in refused.value.detail, refused.value.detail
+    assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
     await _assert_budget_untouched(client, dataset["id"])
 
 
-async def test_sampling_a_failed_generator_is_refused(
+#: Parameters that fit the 240 training rows of ``_ready_dataset`` and train in seconds.
+_SMALL: dict[str, Any] = {
+    "epochs": 1,
+    "batch_size": 120,
+    "public_metadata": {"income": {"categories": ["<=50K", ">50K"]}},
+}
+
+
+async def test_non_finite_numbers_and_loose_types_are_refused_at_the_door(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 4: ``1e999`` was echoed as null and the generator stayed queued forever."""
+    client = embedded
+    dataset = await _ready_dataset(client, tmp_path)
+    for number in ("1e999", "Infinity", "-Infinity", "NaN"):
+        body = f'{{"dataset_id": "{dataset["id"]}", "privacy": {{"epsilon": {number}}}}}'
+        with pytest.raises(StudioError) as refused:
+            # Raw bytes: a JSON encoder would not write these numbers.
+            await client.call(
+                "POST",
+                "/generators",
+                content=body.encode(),
+                headers={"Content-Type": "application/json"},
+            )
+        assert (refused.value.status, refused.value.code) == (422, "validation_error"), number
+        assert "privacy.epsilon" in refused.value.detail
+    assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
+
+    generator = await client.train(dataset["id"], epsilon=1.0, params=_SMALL)
+    generator = await client.wait(f"/generators/{generator['id']}")
+    assert generator["status"] == "succeeded", generator
+    for rows in ("100", True, 100.0, "1e999"):
+        with pytest.raises(StudioError) as refused:
+            await client.call("POST", f"/generators/{generator['id']}/samples", json={"rows": rows})
+        assert (refused.value.status, refused.value.code) == (422, "validation_error"), rows
+    assert (await client.get("/evaluations"))["items"] == []
+
+
+async def test_what_the_trainer_would_refuse_is_refused_before_it_is_queued(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 8: each of these got 202, then a failed job (one an ``internal_error``)."""
+    client = embedded
+    dataset = await _ready_dataset(client, tmp_path)
+    cases: list[tuple[dict[str, Any], str, str]] = [
+        ({"method": "gan"}, "unknown_method", "valid methods: aim, auto, ctgan, dp-ctgan, mst"),
+        ({"privacy": {"epsilon": 1e9}}, "invalid_privacy", "above the policy cap of 5"),
+        ({"privacy": {"epsilon": 1.0, "delta": 0.5}}, "invalid_privacy", "not far below 1/n"),
+        ({"params": {"epochs": -5}}, "invalid_params", "params.epochs"),
+        ({"params": {"batch_size": 0}}, "invalid_params", "params.batch_size"),
+        ({"params": {"speed": 3}}, "invalid_params", "unknown parameter 'speed'"),
+        (
+            {"params": {"public_metadata": {"salary": {"bounds": [0, 1]}}}},
+            "invalid_public_metadata",
+            "unknown column 'salary'",
+        ),
+    ]
+    for change, code, fragment in cases:
+        body = {"dataset_id": dataset["id"], "method": "dp-ctgan", "privacy": {"epsilon": 1.0}}
+        body.update(change)
+        body["params"] = {**_SMALL, **change.get("params", {})}
+        with pytest.raises(StudioError) as refused:
+            await client.call("POST", "/generators", json=body)
+        assert (refused.value.status, refused.value.code) == (422, code), (change, refused.value)
+        assert fragment in refused.value.detail, refused.value.detail
+    assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
+    await _assert_budget_untouched(client, dataset["id"])
+
+    generator = await client.train(dataset["id"], epsilon=1.0, params=_SMALL)
+    generator = await client.wait(f"/generators/{generator['id']}")
+    assert generator["status"] == "succeeded", generator
+    path = f"/generators/{generator['id']}/samples"
+    for conditions, fragment in (
+        ({"salary": "high"}, "unknown column 'salary'"),
+        ({"age": 40}, "'age' is numeric"),
+        ({"income": ">50K", "sex": "Male"}, "at most 1 column(s)"),
+    ):
+        with pytest.raises(StudioError) as refused:
+            await client.call("POST", path, json={"rows": 10, "conditions": conditions})
+        assert (refused.value.status, refused.value.code) == (422, "invalid_conditions")
+        assert fragment in refused.value.detail, refused.value.detail
+    assert (await client.get("/evaluations"))["items"] == []
+
+
+async def test_sampling_an_unfinished_generator_is_refused(
     embedded: StudioClient, tmp_path: Path
 ) -> None:
     client = embedded
     dataset = await _ready_dataset(client, tmp_path)
-    generator = await client.train(dataset["id"], epsilon=50.0)
+    generator = await client.train(
+        dataset["id"], epsilon=1.0, params={**_SMALL, "epochs": 500, "batch_size": 20}
+    )
+    await client.call("POST", f"/generators/{generator['id']}/cancel")
     generator = await client.wait(f"/generators/{generator['id']}")
-    assert generator["status"] == "failed"
+    assert generator["status"] == "cancelled", generator
 
     with pytest.raises(StudioError) as refused:
         await client.sample(generator["id"], rows=10)
     assert (refused.value.status, refused.value.code) == (409, "generator_not_ready")
-    assert f"generator {generator['id']} failed" in refused.value.detail
-    assert "policy cap" in refused.value.detail  # the reason it failed
+    assert f"generator {generator['id']} cancelled" in refused.value.detail
     assert "only be sampled from a succeeded generator" in refused.value.detail
     # Neither a synthetic dataset nor its automatic evaluation was recorded.
     assert (await client.get("/evaluations"))["items"] == []
-    assert (await client.get(f"/generators/{generator['id']}"))["status"] == "failed"
-    await _assert_budget_untouched(client, dataset["id"])
+    assert (await client.get(f"/generators/{generator['id']}"))["status"] == "cancelled"
+
+
+async def test_uploading_the_same_file_again_does_not_reset_the_budget(
+    embedded: StudioClient, tmp_path: Path
+) -> None:
+    """Finding 11: the byte-identical file uploaded again had a fresh budget of ε = 5."""
+    client = embedded
+    project_id = await _project(client)
+    path = tmp_path / "adult.csv"
+    pd.read_csv(ADULT).sample(n=300, random_state=5).to_csv(path, index=False)
+
+    async def upload(source: str | None = None, file: Path = path) -> dict[str, Any]:
+        dataset = await client.upload(file, project_id=project_id, target="income", source=source)
+        ready = await client.wait(f"/datasets/{dataset['id']}")
+        assert ready["status"] == "ready", ready
+        return ready
+
+    first = await upload()
+    generator = await client.train(first["id"], epsilon=4.0, params=_SMALL)
+    generator = await client.wait(f"/generators/{generator['id']}")
+    assert generator["status"] == "succeeded", generator
+    spent = generator["epsilon"]
+
+    # The same bytes again, even under a source label: the first upload's ledger, as it stands.
+    for again in (await upload(), await upload(source="adult extract")):
+        budget = await client.get(f"/datasets/{again['id']}/privacy-budget")
+        assert budget["ledger"] == f"sha256:{first['sha256']}"
+        assert budget["totals"]["spent_epsilon"] == pytest.approx(spent)
+        assert budget["totals"]["remaining_epsilon"] == pytest.approx(5.0 - spent)
+        assert {e["dataset_id"] for e in budget["entries"]} == {first["id"]}
+        with pytest.raises(StudioError) as refused:
+            await client.train(again["id"], epsilon=2.0, params=_SMALL)
+        assert (refused.value.status, refused.value.code) == (422, "budget_exhausted")
+
+    # New extracts of one population, linked by their owner, share that source's ledger.
+    extracts = []
+    for seed in (6, 7):
+        extracts.append(tmp_path / f"extract-{seed}.csv")
+        pd.read_csv(ADULT).sample(n=300, random_state=seed).to_csv(extracts[-1], index=False)
+    older = await upload("adult cohort", extracts[0])
+    trained = await client.train(older["id"], epsilon=1.0, params=_SMALL)
+    trained = await client.wait(f"/generators/{trained['id']}")
+    assert trained["status"] == "succeeded", trained
+    newer = await upload("adult cohort", extracts[1])
+    budget = await client.get(f"/datasets/{newer['id']}/privacy-budget")
+    assert budget["ledger"] == "source:adult cohort"
+    assert budget["totals"]["spent_epsilon"] == pytest.approx(trained["epsilon"])

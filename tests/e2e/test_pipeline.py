@@ -156,20 +156,15 @@ async def test_unsafe_privacy_settings_are_refused_and_spend_nothing(
 ) -> None:
     client = embedded
     dataset = await _ready_dataset(client, small_adult)
-    generator = await client.train(dataset["id"], epsilon=50.0, params=E2E_PARAMS)
-    generator = await client.wait(f"/generators/{generator['id']}")
-    assert generator["status"] == "failed"
-    assert generator["error"]["code"] in {"dp_config_rejected", "invalid_privacy"}
-    assert "policy cap" in generator["error"]["message"]
+    # The trainer's policy runs at the door: refused before anything is queued.
+    with pytest.raises(StudioError) as refused:
+        await client.train(dataset["id"], epsilon=50.0, params=E2E_PARAMS)
+    assert (refused.value.status, refused.value.code) == (422, "invalid_privacy")
+    assert "policy cap" in refused.value.detail
+    assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
     budget = await client.get(f"/datasets/{dataset['id']}/privacy-budget")
     assert budget["totals"]["spent_epsilon"] == 0
     assert budget["totals"]["reserved_epsilon"] == 0
-
-    # Sampling from the failed generator is refused with the reason, and nothing is created.
-    with pytest.raises(StudioError) as refused:
-        await client.sample(generator["id"], rows=10)
-    assert refused.value.status == 409
-    assert "failed" in refused.value.detail
 
 
 async def test_rejected_upload_says_where_and_why(embedded: StudioClient, tmp_path: Path) -> None:

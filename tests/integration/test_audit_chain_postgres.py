@@ -46,6 +46,7 @@ def _envelope(i: int, generator_id: uuid.UUID) -> Envelope:
         event: PrivacyBudgetSpent | TrainingProgress = PrivacyBudgetSpent(
             dataset_id=uuid.uuid4(),
             generator_id=generator_id,
+            ledger="source:bench",
             epsilon=0.1 * i,
             delta=1e-6,
             preprocessing_epsilon=0.01,

@@ -1,9 +1,10 @@
 """The privacy-budget ledger under concurrency, on the trainer's real (migrated) tables.
 
-Twenty trainings race for one dataset's budget, each in its own unit of work on its own
+Twenty trainings race for one ledger's budget, each in its own unit of work on its own
 connection; then reservations are settled and released concurrently, with redelivered (duplicate)
-settles in shuffled order. The dataset row must never go over its total, and the final figures must
-be exactly what was charged once.
+settles in shuffled order. The ledger row must never go over its total, and the final figures must
+be exactly what was charged once. The racers train on one dataset, or on two uploads that share
+the ledger (the same bytes uploaded twice, finding 11 of issue 16: a re-upload had a fresh budget).
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import sds_trainer.adapters.orm as trainer_orm
 from sds_common.db import Database, create_engine
 from sds_common.db.migrations import upgrade
 from sds_trainer.adapters import ledger
-from sds_trainer.adapters.orm import datasets, reservations
+from sds_trainer.adapters.orm import datasets, ledgers, reservations
 
 MIGRATIONS = Path(trainer_orm.__file__).parent / "migrations"
 DATASET = "d0000000-0000-0000-0000-000000000001"
+#: A second upload of the same bytes, in the same project.
+TWIN = "d0000000-0000-0000-0000-000000000002"
+SHA256 = "ab" * 32
 TOTAL = 5.0
 ASK = 0.6
 RACERS = 20  # also the PostgreSQL pool's limit (10 + 10 overflow): every racer holds a connection
@@ -39,6 +43,33 @@ class Ledger:
     overlap: bool
     url: str
     schema: str | None
+
+
+async def _profiled(
+    db: Database, dataset_id: str, *, sha256: str | None = SHA256, source: str | None = None
+) -> str:
+    """Record a dataset as the trainer's DatasetProfiled handler does; return its ledger id."""
+    async with db.unit_of_work(actor="test") as uow:
+        charged = await ledger.open_for_upload(
+            uow,
+            project_id="p1",
+            dataset_id=dataset_id,
+            source=source,
+            sha256=sha256,
+            epsilon_total=TOTAL,
+        )
+        await uow.session.execute(
+            datasets.insert().values(
+                id=dataset_id,
+                project_id="p1",
+                status="ready",
+                train_key=f"datasets/{dataset_id}/train.parquet",
+                train_rows=10_000,
+                columns=[],
+                ledger_id=charged.id,
+            )
+        )
+    return charged.id
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -56,22 +87,7 @@ async def ledger_db(
     try:
         await upgrade(engine, script_location=MIGRATIONS, schema=schema)
         db = Database(engine=engine, metadata=trainer_orm.metadata)
-        async with db.unit_of_work(actor="test") as uow:
-            await uow.session.execute(
-                datasets.insert().values(
-                    id=DATASET,
-                    project_id="p1",
-                    status="ready",
-                    train_key="datasets/d/train.parquet",
-                    train_rows=10_000,
-                    columns=[],
-                    epsilon_total=TOTAL,
-                    delta_total=1e-5,
-                    epsilon_reserved=0.0,
-                    epsilon_spent=0.0,
-                    delta_spent=0.0,
-                )
-            )
+        await _profiled(db, DATASET)
         yield Ledger(db=db, overlap=schema is not None, url=url, schema=schema)
     finally:
         if schema is not None:
@@ -81,12 +97,13 @@ async def ledger_db(
 
 
 async def _row(db: Database) -> tuple[float, float, float]:
+    """The figures of the ledger DATASET charges."""
     async with db.unit_of_work(actor="test") as uow:
         row = (
             await uow.session.execute(
-                select(
-                    datasets.c.epsilon_spent, datasets.c.epsilon_reserved, datasets.c.delta_spent
-                ).where(datasets.c.id == DATASET)
+                select(ledgers.c.epsilon_spent, ledgers.c.epsilon_reserved, ledgers.c.delta_spent)
+                .select_from(datasets.join(ledgers, ledgers.c.id == datasets.c.ledger_id))
+                .where(datasets.c.id == DATASET)
             )
         ).one()
     return float(row.epsilon_spent), float(row.epsilon_reserved), float(row.delta_spent)
@@ -96,10 +113,15 @@ def _gen(i: int) -> str:
     return f"g0000000-0000-0000-0000-{i:012d}"
 
 
+@pytest.mark.parametrize("uploads", [1, 2], ids=["one-dataset", "two-uploads-one-ledger"])
 async def test_concurrent_reservations_never_overspend_and_settles_charge_once(
-    ledger_db: Ledger,
+    ledger_db: Ledger, uploads: int
 ) -> None:
     db = ledger_db.db
+    # With two uploads of the same bytes, the racers alternate between them: one budget still.
+    racing = [DATASET, TWIN][:uploads]
+    if uploads == 2:
+        assert await _profiled(db, TWIN) == await _ledger_of(db, DATASET)
     barrier = asyncio.Barrier(RACERS)
     watching = True
     seen_over_total: list[float] = []
@@ -111,7 +133,11 @@ async def test_concurrent_reservations_never_overspend_and_settles_charge_once(
                 await barrier.wait()
             try:
                 await ledger.reserve(
-                    uow, dataset_id=DATASET, generator_id=_gen(i), epsilon=ASK, delta=1e-6
+                    uow,
+                    dataset_id=racing[i % len(racing)],
+                    generator_id=_gen(i),
+                    epsilon=ASK,
+                    delta=1e-6,
                 )
             except ledger.BudgetExhaustedError:
                 return False
@@ -178,8 +204,36 @@ async def test_concurrent_reservations_never_overspend_and_settles_charge_once(
             for r in await uow.session.execute(select(reservations))
         }
         left = await ledger.remaining(uow, DATASET)
+        left_of_twin = await ledger.remaining(uow, racing[-1])
+    assert left_of_twin == left
     assert rows == {
         **{_gen(i): ("spent", pytest.approx(eps)) for i, eps in charges.items()},
         **{_gen(i): ("released", 0.0) for i in releases},
     }
     assert left == pytest.approx(TOTAL - sum(charges.values()), abs=TOL)
+
+
+async def _ledger_of(db: Database, dataset_id: str) -> str:
+    async with db.unit_of_work(actor="test") as uow:
+        return (await ledger.of_dataset(uow, dataset_id)).id
+
+
+async def test_a_file_keeps_its_first_ledger_whatever_source_a_later_upload_names(
+    ledger_db: Ledger,
+) -> None:
+    db = ledger_db.db
+    first = await _ledger_of(db, DATASET)
+    relabelled = await _profiled(db, TWIN, source="a new label")
+    assert relabelled == first  # the same bytes: a label does not open a fresh budget
+    extract = await _profiled(db, "d0000000-0000-0000-0000-000000000003", sha256="cd" * 32)
+    assert extract != first  # other bytes, no source: a ledger of their own
+    linked = [
+        await _profiled(db, f"d0000000-0000-0000-0000-00000000001{i}", sha256=h, source="cohort")
+        for i, h in enumerate(("ef" * 32, "01" * 32))
+    ]
+    assert linked[0] == linked[1] != first  # two extracts the owner labelled as one population
+    async with db.unit_of_work(actor="test") as uow:
+        names = {r.id: r.ledger for r in await uow.session.execute(select(ledgers))}
+    assert names[first] == f"sha256:{SHA256}"
+    assert names[linked[0]] == "source:cohort"
+    assert len(names) == 3

@@ -32,12 +32,15 @@ from sds_common.events import (
     DatasetProfiled,
     Envelope,
     Event,
+    GenerationFailed,
+    GenerationRequested,
     ModelTrained,
     PrivacyBudgetReleased,
     PrivacyBudgetReserved,
     PrivacyBudgetSpent,
     PrivacySpec,
     TrainingCancelRequested,
+    TrainingFailed,
     TrainingProgress,
     TrainingRequested,
     TrainingStarted,
@@ -50,7 +53,7 @@ from sds_common.settings import Settings
 from sds_trainer import handlers
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import privacy_report_key
-from sds_trainer.adapters.orm import datasets, jobs, reservations
+from sds_trainer.adapters.orm import datasets, generators, jobs, ledgers, reservations
 from sds_trainer.bootstrap import bootstrap
 from sds_trainer.jobs import job_kinds
 from sds_trainer.jobs.training import _target_column
@@ -127,6 +130,11 @@ async def _ledger_rows(service: Service, dataset_id: str) -> dict[str, Any]:
             .mappings()
             .one()
         )
+        charged = (
+            (await session.execute(select(ledgers).where(ledgers.c.id == dataset["ledger_id"])))
+            .mappings()
+            .one()
+        )
         reservation = (
             (
                 await session.execute(
@@ -139,12 +147,19 @@ async def _ledger_rows(service: Service, dataset_id: str) -> dict[str, Any]:
         job_status = (await session.execute(select(jobs.c.id, jobs.c.status))).all()
     return {
         "dataset": {k: v for k, v in dataset.items() if k != "created_at"},
+        "ledger": {k: v for k, v in charged.items() if k != "created_at"},
         "reservations": [{k: v for k, v in r.items() if k != "updated_at"} for r in reservation],
         "jobs": sorted(tuple(j) for j in job_status),
     }
 
 
-async def _profiled(service: Service, dataset_id: uuid.UUID, *, target: str | None = None) -> None:
+async def _profiled(
+    service: Service,
+    dataset_id: uuid.UUID,
+    *,
+    target: str | None = None,
+    sha256: str | None = None,
+) -> None:
     table = make_table()
     kinds: dict[str, ColumnKind] = {
         "id": "identifier",
@@ -180,6 +195,7 @@ async def _profiled(service: Service, dataset_id: uuid.UUID, *, target: str | No
                 holdout_key=f"datasets/{dataset_id}/holdout.parquet",
                 holdout_rows=HOLDOUT_ROWS,
                 target_column=target,
+                sha256=sha256,
             )
         ),
     )
@@ -235,7 +251,7 @@ async def test_training_job_charges_exactly_what_the_accountant_spent(
     trained: ModelTrained = _one(events, ModelTrained)
     fit = json.loads(await trainer.storage.get_bytes(privacy_report_key(str(generator_id))))
     rows = await _ledger_rows(trainer, str(dataset_id))
-    total = rows["dataset"]["epsilon_total"]
+    total = rows["ledger"]["epsilon_total"]
 
     # One ε everywhere: the event, the model's report, ModelTrained and the ledger's charge.
     assert fit["accountant"] == spent.accountant == accountant
@@ -267,14 +283,18 @@ async def test_training_job_charges_exactly_what_the_accountant_spent(
     assert reserved.remaining_epsilon == pytest.approx(total - reserved.epsilon, abs=1e-12)
     assert spent.remaining_epsilon == released.remaining_epsilon
     assert spent.remaining_epsilon == pytest.approx(total - spent.epsilon, abs=1e-12)
-    dataset = rows["dataset"]
-    assert dataset["epsilon_spent"] == pytest.approx(spent.epsilon, abs=1e-12)
-    assert dataset["epsilon_reserved"] == pytest.approx(0.0, abs=1e-12)
-    assert dataset["delta_spent"] == spent.delta == DELTA
+    charged = rows["ledger"]
+    assert charged["epsilon_spent"] == pytest.approx(spent.epsilon, abs=1e-12)
+    assert charged["epsilon_reserved"] == pytest.approx(0.0, abs=1e-12)
+    assert charged["delta_spent"] == spent.delta == DELTA
+    # A dataset profiled without a file hash (a version-1 event) charges its own ledger.
+    assert charged["ledger"] == f"dataset:{dataset_id}"
+    assert {e.ledger for e in (reserved, spent, released)} == {charged["ledger"]}
     assert rows["reservations"] == [
         {
             "generator_id": str(generator_id),
             "dataset_id": str(dataset_id),
+            "ledger_id": charged["id"],
             "epsilon": reserved.epsilon,
             "delta": DELTA,
             "status": "spent",
@@ -301,3 +321,111 @@ async def test_training_job_charges_exactly_what_the_accountant_spent(
     after = await _emitted(trainer)
     assert after == events
     assert len([e for e in after if isinstance(e, TrainingStarted)]) == 1
+
+
+async def test_uploading_the_same_bytes_again_does_not_reset_the_budget(trainer: Service) -> None:
+    """Finding 11 of issue 16: a byte-identical re-upload got a fresh budget of ε = 5."""
+    first, again = uuid.uuid4(), uuid.uuid4()
+    sha256 = "5e" * 32
+    await _profiled(trainer, first, sha256=sha256)
+    await _profiled(trainer, again, sha256=sha256)
+    params: dict[str, Any] = {
+        k: list(v) if isinstance(v, tuple) else v for k, v in TINY_PARAMS.items()
+    }
+    trained = _envelope(
+        TrainingRequested(
+            generator_id=uuid.uuid4(),
+            dataset_id=first,
+            method="dp-ctgan",
+            params=params,
+            privacy=PrivacySpec(epsilon=EPSILON, delta=DELTA),
+        )
+    )
+    await _deliver(trainer, trained)
+    await _run_jobs(trainer)
+    spent: PrivacyBudgetSpent = _one(await _emitted(trainer), PrivacyBudgetSpent)
+    assert spent.ledger == f"sha256:{sha256}"
+    total = (await _ledger_rows(trainer, str(first)))["ledger"]["epsilon_total"]
+
+    # On the re-upload, a training that needs more than what the first one left is refused...
+    greedy = uuid.uuid4()
+    ask = total - spent.epsilon + 0.1
+    await _deliver(
+        trainer,
+        _envelope(
+            TrainingRequested(
+                generator_id=greedy,
+                dataset_id=again,
+                method="dp-ctgan",
+                params=params,
+                privacy=PrivacySpec(epsilon=ask, delta=DELTA),
+            )
+        ),
+    )
+    await _run_jobs(trainer)
+    (failed,) = [e for e in await _emitted(trainer) if getattr(e, "generator_id", None) == greedy]
+    assert isinstance(failed, TrainingFailed), failed
+    assert failed.code == "budget_exhausted"
+    assert f"ε = {total - spent.epsilon:.4g} left" in failed.message
+    # ...and both datasets show the one ledger's figures.
+    rows = [await _ledger_rows(trainer, str(d)) for d in (first, again)]
+    assert rows[0]["ledger"] == rows[1]["ledger"]
+    assert rows[0]["ledger"]["epsilon_spent"] == pytest.approx(spent.epsilon, abs=1e-12)
+
+
+async def test_the_trainer_refuses_what_the_gateway_would_have_as_a_second_line(
+    trainer: Service,
+) -> None:
+    """A request that reached the bus without the gateway's check fails with its reasons."""
+    dataset_id = uuid.uuid4()
+    await _profiled(trainer, dataset_id)
+    cases = {
+        "gan": ({}, "unknown_method", "unknown method 'gan'"),
+        "dp-ctgan": ({"epochs": -5, "speed": 1}, "invalid_params", "params.epochs"),
+    }
+    ids = {}
+    for method, (params, _, _) in cases.items():
+        ids[method] = uuid.uuid4()
+        await _deliver(
+            trainer,
+            _envelope(
+                TrainingRequested(
+                    generator_id=ids[method],
+                    dataset_id=dataset_id,
+                    method=method,
+                    params=params,
+                    privacy=PrivacySpec(epsilon=EPSILON, delta=DELTA),
+                )
+            ),
+        )
+    await _run_jobs(trainer)
+    events = await _emitted(trainer)
+    for method, (_, code, fragment) in cases.items():
+        (failed,) = [e for e in events if getattr(e, "generator_id", None) == ids[method]]
+        assert isinstance(failed, TrainingFailed), failed
+        assert failed.code == code
+        assert fragment in failed.message
+        assert "Error" not in failed.message  # no exception class leaks to the user
+    assert not [e for e in events if isinstance(e, PrivacyBudgetReserved)]
+
+    # Sampling, too: conditions on a numeric column are refused before a model is loaded.
+    trained = uuid.uuid4()
+    async with trainer.database.unit_of_work(actor="test") as uow:
+        await uow.session.execute(
+            generators.insert().values(
+                id=str(trained),
+                dataset_id=str(dataset_id),
+                project_id="p1",
+                method="dp-ctgan",
+                request={},
+                status="succeeded",
+            )
+        )
+    sample = GenerationRequested(
+        generator_id=trained, synthetic_dataset_id=uuid.uuid4(), rows=5, conditions={"age": 30}
+    )
+    await _deliver(trainer, _envelope(sample))
+    await _run_jobs(trainer)
+    (refused,) = [e for e in await _emitted(trainer) if isinstance(e, GenerationFailed)]
+    assert refused.code == "invalid_conditions"
+    assert "'age' is numeric" in refused.message

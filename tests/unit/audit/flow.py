@@ -29,6 +29,8 @@ from sds_common.events.datasets import ColumnSummary
 
 D, G, G2, S, E, X = (uuid.uuid4() for _ in range(6))
 PROJECT = "project-1"
+#: The ledger the trainer charged: the uploaded file's bytes (its SHA-256).
+LEDGER = "sha256:" + "0" * 64
 
 
 def flow() -> list[tuple[Any, dict[str, Any]]]:
@@ -78,7 +80,12 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
         ),
         (
             PrivacyBudgetReserved(
-                dataset_id=D, generator_id=G, epsilon=3.0, delta=1e-6, remaining_epsilon=7.0
+                dataset_id=D,
+                generator_id=G,
+                ledger=LEDGER,
+                epsilon=3.0,
+                delta=1e-6,
+                remaining_epsilon=7.0,
             ),
             trainer,
         ),
@@ -102,6 +109,7 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
             PrivacyBudgetSpent(
                 dataset_id=D,
                 generator_id=G,
+                ledger=LEDGER,
                 epsilon=2.9,
                 delta=1e-6,
                 preprocessing_epsilon=0.3,

@@ -119,6 +119,7 @@ async def _trained(
     spent = PrivacyBudgetSpent(
         dataset_id=D,
         generator_id=generator_id,
+        ledger=f"dataset:{D}",
         epsilon=1.0,
         delta=1e-6,
         preprocessing_epsilon=0.1,

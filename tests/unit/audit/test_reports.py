@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from tests.unit.audit.flow import G2, G
+from tests.unit.audit.flow import G2, LEDGER, G
 from tests.unit.audit.harness import ALICE, AuditHarness, deliver_flow, running_audit
 
 REPORT = f"/api/v1/audit/generators/{G}/privacy-report"
@@ -60,6 +60,12 @@ async def test_the_privacy_report_states_guarantee_risks_evidence_and_trail(
             ("reserved", 3.0),
             ("spent", 2.9),
         ]
+        # Which ledger the generator charged, and why uploads share it (finding 11).
+        assert history["ledger"] == LEDGER
+        assert history["ledger_note"].startswith(
+            "This generator charged the privacy budget of the uploaded file with SHA-256 "
+            "0000000000000000…: every upload of the same bytes in its project shares this budget"
+        )
         (evaluation,) = history["evaluations"]
         assert {r["key"]: r["value"] for r in evaluation["risks"]} == {
             "dcr_share": 0.52,
@@ -94,6 +100,7 @@ async def test_the_privacy_report_states_guarantee_risks_evidence_and_trail(
         for shown in (str(G), "2.9", "1.1", "0.01", "200", "0.51", "GDPR", "HIPAA", "Art. 30"):
             assert shown in page, shown
         assert "not legal advice" in page
+        assert "every upload of the same bytes in its project shares this budget" in page
         assert "<script" not in page
         assert not re.search(r"""(?:src|href)\s*=""", page)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sds_common.auth import signed_headers
 from sds_common.bus import MemoryBroker, OutgoingMessage, wait_until
 from sds_common.events import DatasetProfiled, Envelope, Event
-from sds_common.events.datasets import ColumnSummary
+from sds_common.events.datasets import ColumnKind, ColumnSummary
 from sds_common.runtime.service import Service, create_app
 from sds_common.storage import LocalObjectStore
 from sds_gateway.adapters.webhooks import WebhookParts
@@ -26,6 +26,9 @@ from sds_gateway.bootstrap import bootstrap
 from sds_gateway.config import GatewaySettings
 
 SECRETS = ("first-secret", "second-secret")
+#: Rows of a harness dataset: a fifth is held out, and the 1,000 training rows pass the DP
+#: policy's minimum and the default batch size.
+DATASET_ROWS = 1250
 ALICE = ("alice", "alice@example.com", "user")
 BOB = ("bob", "bob@example.com", "user")
 CAROL = ("carol", "carol@example.com", "user")
@@ -151,7 +154,7 @@ class Harness:
             files={"file": (filename, io.BytesIO(content), content_type)},
         )
 
-    async def ready_dataset(self, project_id: str, *, n_rows: int = 100) -> str:
+    async def ready_dataset(self, project_id: str, *, n_rows: int = DATASET_ROWS) -> str:
         """Upload a table and publish its profile, as the datasets service would."""
         response = await self.upload(project_id)
         assert response.status_code == 202, response.text
@@ -161,14 +164,18 @@ class Harness:
         return str(dataset_id)
 
 
-def profiled(dataset_id: str, *, n_rows: int = 100) -> DatasetProfiled:
+def profiled(
+    dataset_id: str, *, n_rows: int = DATASET_ROWS, extra: Mapping[str, ColumnKind] | None = None
+) -> DatasetProfiled:
+    """The profile the datasets service would publish: numeric ``a`` and ``b``, then ``extra``."""
+    kinds: dict[str, ColumnKind] = {"a": "numeric", "b": "numeric", **(extra or {})}
     return DatasetProfiled(
         dataset_id=uuid.UUID(dataset_id),
         n_rows=n_rows,
-        n_columns=2,
-        columns=(
-            ColumnSummary(name="a", kind="numeric", missing_fraction=0.0, distinct=2),
-            ColumnSummary(name="b", kind="numeric", missing_fraction=0.0, distinct=2),
+        n_columns=len(kinds),
+        columns=tuple(
+            ColumnSummary(name=name, kind=kind, missing_fraction=0.0, distinct=2)
+            for name, kind in kinds.items()
         ),
         profile_key=f"datasets/{dataset_id}/profile.json",
         table_key=f"datasets/{dataset_id}/table.parquet",

@@ -51,14 +51,15 @@ async def _synthetic(gw: Harness, table: pa.Table) -> str:
     await gw.publish(
         DatasetProfiled(
             dataset_id=uuid.UUID(dataset_id),
-            n_rows=100,
+            # 1,000 training rows: what the DP policy and the default batch size need.
+            n_rows=1250,
             n_columns=len(columns),
             columns=columns,
             profile_key=f"datasets/{dataset_id}/profile.json",
             table_key=f"datasets/{dataset_id}/table.parquet",
             train_key=f"datasets/{dataset_id}/train.parquet",
             holdout_key=f"datasets/{dataset_id}/holdout.parquet",
-            holdout_rows=20,
+            holdout_rows=250,
         ),
         project_id=project_id,
     )

@@ -197,13 +197,19 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         gen = uuid.UUID(generator_id)
         await gw.publish(
             PrivacyBudgetReserved(
-                dataset_id=dataset, generator_id=gen, epsilon=3.0, delta=1e-6, remaining_epsilon=7.0
+                dataset_id=dataset,
+                generator_id=gen,
+                ledger=f"dataset:{dataset}",
+                epsilon=3.0,
+                delta=1e-6,
+                remaining_epsilon=7.0,
             )
         )
         await gw.publish(
             PrivacyBudgetSpent(
                 dataset_id=dataset,
                 generator_id=gen,
+                ledger=f"dataset:{dataset}",
                 epsilon=2.9,
                 delta=1e-6,
                 preprocessing_epsilon=0.3,
@@ -217,7 +223,7 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         sample = await gw.call("POST", f"/api/v1/generators/{generator_id}/samples", json={})
         assert sample.status_code == 202, sample.text
         synthetic = sample.json()
-        assert synthetic["rows_requested"] == 80  # the dataset's training rows
+        assert synthetic["rows_requested"] == 1000  # the dataset's training rows
         evaluation_id = str(evaluation_id_for(uuid.UUID(synthetic["id"])))
         assert synthetic["evaluation_id"] == evaluation_id
         queued = (await gw.call("GET", f"/api/v1/evaluations/{evaluation_id}")).json()

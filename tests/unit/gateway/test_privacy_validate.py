@@ -79,6 +79,7 @@ async def test_the_remaining_budget_comes_from_the_ledger_read_model(tmp_path: P
             PrivacyBudgetReserved(
                 dataset_id=uuid.UUID(dataset_id),
                 generator_id=uuid.uuid4(),
+                ledger=f"dataset:{dataset_id}",
                 epsilon=4.0,
                 delta=1e-6,
                 remaining_epsilon=1.0,
@@ -125,7 +126,8 @@ async def test_a_method_without_dp_is_refused(tmp_path: Path) -> None:
     body = response.json()
     assert body["ok"] is False
     assert body["reasons"] == [
-        "method 'ctgan' is not differentially private: privacy settings would be ignored"
+        "method 'ctgan' is not differentially private: privacy settings would be ignored; "
+        "use a DP method such as 'dp-ctgan'"
     ]
 
 

@@ -238,7 +238,12 @@ async def test_a_value_the_proposal_did_not_show_is_refused(tmp_path: Path) -> N
 async def test_a_training_names_the_declaration_in_force(tmp_path: Path) -> None:
     async with running_gateway(tmp_path) as gw:
         _, dataset_id = await _dataset(gw)
-        train = {"dataset_id": dataset_id, "privacy": {"epsilon": 1.0}}
+        # A batch within the 400 training rows: the gateway checks what the trainer would.
+        train = {
+            "dataset_id": dataset_id,
+            "privacy": {"epsilon": 1.0},
+            "params": {"batch_size": 200},
+        }
         before = await gw.call("POST", "/api/v1/generators", json=train)
         assert before.status_code == 202, before.text
         assert (await _put(gw, dataset_id, _accept_all())).status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
 import numpy as np
@@ -153,7 +152,7 @@ def calibrated_and_raw() -> tuple[pd.DataFrame, pd.DataFrame, DPCTGANSynthesizer
     model = DPCTGANSynthesizer()
     model.fit(make_table(), columns=make_specs(), privacy=make_budget(), params=TINY_PARAMS)
     raw = DPCTGANSynthesizer.load(model.save())
-    raw._params = dataclasses.replace(model._require_fitted()[2], match_marginals=False)
+    raw._params = model._require_fitted()[2].model_copy(update={"match_marginals": False})
     return model.sample(4000, seed=4), raw.sample(4000, seed=4), model
 
 
@@ -201,7 +200,7 @@ def test_conditional_sampling_is_left_uncalibrated(calibrated_and_raw) -> None:
     # The releases are unconditional marginals: a conditioned sample is the generator's own.
     _, _, model = calibrated_and_raw
     raw = DPCTGANSynthesizer.load(model.save())
-    raw._params = dataclasses.replace(model._require_fitted()[2], match_marginals=False)
+    raw._params = model._require_fitted()[2].model_copy(update={"match_marginals": False})
     condition = {"member": True}
     out = model.sample(300, seed=1, conditions=condition)
     assert out["member"].all()

@@ -31,7 +31,6 @@ from sds_trainer.domain.synthesizers.marginal.accounting import (
     zcdp_to_epsilon,
 )
 from sds_trainer.domain.synthesizers.marginal.aim import workload_candidates
-from sds_trainer.domain.synthesizers.marginal.params import AIMParams
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
 from tests.unit.trainer.conftest import make_budget, make_specs, make_table
 
@@ -282,8 +281,8 @@ def test_bad_requests_list_every_reason() -> None:
     assert "numeric_bins" in text
     assert "rounds" in text
     assert "'typo'" in text
-    assert "focus must be a column name" in text
-    assert "focus_weight must be a finite number ≥ 1" in text
+    assert "params.focus: Input should be a valid string (got 3)" in text
+    assert "params.focus_weight: Input should be greater than or equal to 1" in text
     with pytest.raises(InvalidTrainingConfig, match="privacy settings are required"):
         MSTSynthesizer().fit(table, columns=specs, privacy=None, params={})
     with pytest.raises(SamplingError, match="not fitted"):
@@ -431,8 +430,14 @@ def test_the_dataset_target_becomes_aims_focus_unless_the_request_sets_one() -> 
 
 def test_focus_weights_are_checked_and_an_unknown_column_focuses_on_nothing() -> None:
     table, specs = make_table(), make_specs()
-    for bad in (math.nan, True, "4"):
-        assert AIMParams(focus_weight=bad).problems()  # type: ignore[arg-type]
+    for bad in (math.nan, True, "4", 0.5):
+        with pytest.raises(InvalidTrainingConfig, match="focus_weight"):
+            AIMSynthesizer().fit(
+                table,
+                columns=specs,
+                privacy=make_budget(),
+                params={**FAST, "focus_weight": bad},
+            )
     model = AIMSynthesizer()
     report = model.fit(
         table, columns=specs, privacy=make_budget(), params={**FAST, "focus": "no-such-column"}

@@ -71,9 +71,8 @@ class StudioClient:
         full = f"/api/v1{path}"
         # The signature covers the path only: the gateway verifies against the URL's path.
         signed = full.split("?", 1)[0]
-        response = await self._http.request(
-            method, full, headers=self._headers(method, signed), **kwargs
-        )
+        headers = {**kwargs.pop("headers", {}), **self._headers(method, signed)}
+        response = await self._http.request(method, full, headers=headers, **kwargs)
         if response.status_code >= 400:
             try:
                 body = response.json()
@@ -90,12 +89,20 @@ class StudioClient:
         return result
 
     async def upload(
-        self, path: Path, *, project_id: str, name: str | None = None, target: str | None = None
+        self,
+        path: Path,
+        *,
+        project_id: str,
+        name: str | None = None,
+        target: str | None = None,
+        source: str | None = None,
     ) -> dict[str, Any]:
-        """Upload a table (streamed from disk)."""
+        """Upload a table (streamed from disk); uploads of one ``source`` share one budget."""
         data = {"project_id": project_id, "name": name or path.stem}
         if target:
             data["target_column"] = target
+        if source:
+            data["source"] = source
         with path.open("rb") as handle:
             result: dict[str, Any] = await self.call(
                 "POST", "/datasets", data=data, files={"file": (path.name, handle)}

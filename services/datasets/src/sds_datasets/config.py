@@ -28,6 +28,20 @@ class DatasetsSettings(Settings):
     datasets_pii_sample_rows: int = Field(
         default=2_000, ge=1, description="values per column the PII detectors look at"
     )
+    datasets_max_json_depth: int = Field(
+        default=32, ge=1, le=200, description="nesting levels of a JSON Lines record"
+    )
+    datasets_max_cell_bytes: int = Field(
+        default=64 * 1024, ge=1, description="UTF-8 bytes of one value of an uploaded table"
+    )
+    datasets_max_row_bytes: int = Field(
+        default=1024 * 1024, ge=1, description="UTF-8 bytes of one row of an uploaded table"
+    )
+    datasets_max_table_bytes: int = Field(
+        default=1024**3,
+        ge=1,
+        description="bytes of a table once decoded (Parquet: declared uncompressed size too)",
+    )
 
     def limits(self) -> Limits:
         """The validation limits these settings define."""
@@ -37,6 +51,10 @@ class DatasetsSettings(Settings):
             max_categories=self.datasets_max_categories,
             holdout_fraction=self.datasets_holdout_fraction,
             pii_sample_rows=self.datasets_pii_sample_rows,
+            max_json_depth=self.datasets_max_json_depth,
+            max_cell_bytes=self.datasets_max_cell_bytes,
+            max_row_bytes=self.datasets_max_row_bytes,
+            max_table_bytes=self.datasets_max_table_bytes,
         )
 
 

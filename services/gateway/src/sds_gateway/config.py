@@ -47,7 +47,7 @@ class GatewaySettings(AccessSettings):
         default=5.0, gt=0.0, description="policy cap: the most ε one training may ask for"
     )
     trainer_epsilon_budget: float = Field(
-        default=5.0, gt=0.0, description="total ε each dataset may spend over all trainings"
+        default=5.0, gt=0.0, description="total ε each budget ledger (data source) may spend"
     )
     # Webhooks (see sds_gateway.domain.webhooks and the README's "Webhooks" section).
     webhook_secret_key: SecretStr = Field(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_common.auth import Identity
-from sds_common.privacy import PolicyLimits, check_request, default_delta
+from sds_common.methods import DatasetSchema, training_problems
+from sds_common.privacy import PolicyLimits, default_delta, ledger_meaning, ledger_name
 from sds_gateway.adapters.orm import (
     datasets,
     evaluations,
@@ -21,7 +22,6 @@ from sds_gateway.adapters.orm import (
 from sds_gateway.adapters.records import member_role, utc
 from sds_gateway.domain.access import Need, authorise, capped_role, scope_of
 from sds_gateway.domain.errors import NotFound
-from sds_gateway.domain.methods import is_dp, privacy_problems
 from sds_gateway.domain.status import DatasetStatus
 from sds_gateway.schemas.common import Job, Page
 from sds_gateway.schemas.datasets import BudgetTotals, Dataset, LedgerEntry, PrivacyBudget
@@ -153,34 +153,85 @@ async def get_job(session: AsyncSession, user: Identity, *, job_id: str) -> Job:
 async def privacy_budget(
     session: AsyncSession, user: Identity, *, dataset_id: str
 ) -> PrivacyBudget:
-    """The dataset's budget ledger as the trainer reported it, with totals."""
-    await load_visible(
+    """The budget ledger the dataset charges, as the trainer reported it, with totals.
+
+    Uploads of one project share a ledger (the same bytes, or the same source label), so the
+    entries include those of every upload that charged it.
+    """
+    dataset, _ = await load_visible(
         session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
     )
-    rows = (
-        (
-            await session.execute(
-                select(privacy_ledger)
-                .where(privacy_ledger.c.dataset_id == dataset_id)
-                .order_by(privacy_ledger.c.id)
-            )
-        )
-        .mappings()
-        .all()
-    )
+    name = await ledger_of(session, dataset)
+    rows = (await session.execute(_entries(dataset, name).order_by(privacy_ledger.c.id))).all()
     entries = [
         LedgerEntry(
-            entry=row["entry"],
-            generator_id=row["generator_id"],
-            epsilon=row["epsilon"],
-            delta=row["delta"],
-            remaining_epsilon=row["remaining_epsilon"],
-            details=row["details"],
-            occurred_at=utc(row["occurred_at"]),
+            entry=row.entry,
+            dataset_id=row.dataset_id,
+            generator_id=row.generator_id,
+            epsilon=row.epsilon,
+            delta=row.delta,
+            remaining_epsilon=row.remaining_epsilon,
+            details=row.details,
+            occurred_at=utc(row.occurred_at),
         )
         for row in rows
     ]
-    return PrivacyBudget(dataset_id=dataset_id, entries=entries, totals=_totals(entries))
+    return PrivacyBudget(
+        dataset_id=dataset_id,
+        ledger=name,
+        explanation=ledger_meaning(name, subject="Trainings on this dataset charge"),
+        entries=entries,
+        totals=_totals(entries),
+    )
+
+
+async def ledger_of(session: AsyncSession, dataset: Any) -> str:
+    """The ledger a dataset charges (``sds_common.privacy.ledger``).
+
+    The trainer's word when its events named one for this dataset; before that, the trainer's
+    rule on this read model: the ledger of the first profiled upload of the same bytes in the
+    project (its source label, else its bytes), this upload's own when it is the first.
+    """
+    named = (
+        await session.execute(
+            select(privacy_ledger.c.ledger)
+            .where(
+                privacy_ledger.c.dataset_id == dataset["id"],
+                privacy_ledger.c.ledger.is_not(None),
+            )
+            .order_by(privacy_ledger.c.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if named is not None:
+        return str(named)
+    first = (
+        await session.execute(
+            select(datasets.c.id, datasets.c.source)
+            .where(
+                datasets.c.project_id == dataset["project_id"],
+                datasets.c.sha256 == dataset["sha256"],
+                datasets.c.n_rows.is_not(None),  # profiled: the trainer has seen it
+                datasets.c.id != dataset["id"],
+                datasets.c.created_at <= dataset["created_at"],
+            )
+            .order_by(datasets.c.created_at, datasets.c.id)
+            .limit(1)
+        )
+    ).first()
+    source = first.source if first is not None else dataset["source"]
+    return ledger_name(source=source, sha256=dataset["sha256"], dataset_id=dataset["id"])
+
+
+def _entries(dataset: Any, name: str) -> Any:
+    """The ledger's entries in the dataset's project (version-1 ones: the dataset's own)."""
+    return select(privacy_ledger).where(
+        privacy_ledger.c.project_id == dataset["project_id"],
+        or_(
+            privacy_ledger.c.ledger == name,
+            and_(privacy_ledger.c.ledger.is_(None), privacy_ledger.c.dataset_id == dataset["id"]),
+        ),
+    )
 
 
 def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
@@ -214,39 +265,51 @@ async def validate_privacy(
     )
     if row["status"] == DatasetStatus.DELETED:
         raise NotFound("dataset not found")
-    remaining = (
-        await privacy_budget(session, user, dataset_id=request.dataset_id)
-    ).totals.remaining_epsilon
-    remaining_epsilon = budget_epsilon if remaining is None else remaining
+    left = await remaining_epsilon(session, row, budget_epsilon=budget_epsilon)
     train_rows: int | None = row["train_rows"]
+    ready = row["status"] == DatasetStatus.READY and train_rows is not None
     epsilon, delta = request.privacy.epsilon, request.privacy.delta
-    reasons: list[str] = []
-    if not is_dp(request.method):
-        reasons.append(
-            f"method {request.method!r} is not differentially private: privacy settings would "
-            "be ignored"
-        )
-    reasons += privacy_problems(request.method, request.privacy)
-    if row["status"] != DatasetStatus.READY or train_rows is None:
+    # The training check the trainer runs, its privacy part only (no params are asked here).
+    refusals = training_problems(
+        method=request.method,
+        params={},
+        privacy=request.privacy,
+        dataset=DatasetSchema(columns={}, train_rows=train_rows) if ready and train_rows else None,
+        limits=limits,
+        remaining_epsilon=left,
+    )
+    reasons = [r.message for r in refusals if r.code in _PRIVACY_CODES]
+    if not ready:
         reasons.append(
             f"the dataset is {row['status']}; its privacy can be checked once it is ready"
         )
-        resolved_delta = delta
-    else:
-        _, policy_reasons = check_request(
-            epsilon=epsilon,
-            delta=delta,
-            n_rows=train_rows,
-            remaining_epsilon=remaining_epsilon,
-            limits=limits,
-        )
-        reasons += policy_reasons
-        resolved_delta = default_delta(train_rows) if delta is None else delta
     return PrivacyVerdict(
         ok=not reasons,
         epsilon=epsilon,
-        delta=resolved_delta,
+        delta=default_delta(train_rows) if delta is None and train_rows else delta,
         reasons=reasons,
-        remaining_epsilon=remaining_epsilon,
+        remaining_epsilon=left,
         train_rows=train_rows,
     )
+
+
+#: The refusals of the training check that are about privacy (the dry run's scope).
+_PRIVACY_CODES = frozenset(
+    {"unknown_method", "privacy_not_applicable", "invalid_privacy", "budget_exhausted"}
+)
+
+
+async def remaining_epsilon(session: AsyncSession, dataset: Any, *, budget_epsilon: float) -> float:
+    """ε the dataset's budget ledger has left, as the trainer last reported it.
+
+    ``budget_epsilon`` (a ledger's total) when the ledger has no entry yet.
+    """
+    latest = (
+        _entries(dataset, await ledger_of(session, dataset))
+        .order_by(privacy_ledger.c.occurred_at.desc(), privacy_ledger.c.id.desc())
+        .limit(1)
+    )
+    row = (await session.execute(latest)).first()
+    if row is None or row.remaining_epsilon is None:
+        return budget_epsilon
+    return float(row.remaining_epsilon)

@@ -217,6 +217,7 @@ def dataset_view(row: AnyRow) -> Dataset:
         format=row["format"],
         size_bytes=row["size_bytes"],
         sha256=row["sha256"],
+        source=row["source"],
         status=row["status"],
         error=_error(row),
         n_rows=row["n_rows"],

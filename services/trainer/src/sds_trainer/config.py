@@ -11,7 +11,7 @@ class TrainerSettings(Settings):
     service_name: str = "trainer"
     http_port: int = 8002
     trainer_epsilon_budget: float = Field(
-        default=5.0, gt=0.0, description="total ε each dataset may spend over all trainings"
+        default=5.0, gt=0.0, description="total ε each budget ledger (data source) may spend"
     )
     trainer_epsilon_cap: float = Field(
         default=5.0, gt=0.0, description="policy cap: the most ε one training may ask for"

@@ -26,6 +26,7 @@ from sds_common.events import (
 )
 from sds_common.jobs import enqueue, request_cancel
 from sds_common.runtime.service import Service
+from sds_trainer.adapters import ledger
 from sds_trainer.adapters.orm import datasets, generators, jobs, public_metadata
 from sds_trainer.config import trainer_settings
 
@@ -42,6 +43,14 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
 
     async def dataset_profiled(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
         assert isinstance(event, DatasetProfiled)
+        charged = await ledger.open_for_upload(
+            uow,
+            project_id=envelope.project_id,
+            dataset_id=str(event.dataset_id),
+            source=event.source,
+            sha256=event.sha256,
+            epsilon_total=settings.trainer_epsilon_budget,
+        )
         statement = (
             _insert(uow)(datasets)
             .values(
@@ -56,11 +65,7 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
                     {**c.model_dump(mode="json"), "target": c.name == event.target_column}
                     for c in event.columns
                 ],
-                epsilon_total=settings.trainer_epsilon_budget,
-                delta_total=1.0,
-                epsilon_reserved=0.0,
-                epsilon_spent=0.0,
-                delta_spent=0.0,
+                ledger_id=charged.id,
             )
             .on_conflict_do_nothing(index_elements=["id"])
         )

@@ -262,10 +262,17 @@ class JobRunner:
             await kind.give_up(ctx, exc.code, exc.message)
         except asyncio.CancelledError:
             raise  # shutdown: the lease expires and the job is resumed later
-        except Exception as exc:
+        except Exception:
             log.exception("job %s (%s) attempt %d failed", ctx.id, ctx.kind, ctx.attempt)
             if ctx.attempt >= self._max_attempts:
-                await kind.give_up(ctx, "internal_error", f"{type(exc).__name__}: {exc}")
+                # The reason reaches users (TrainingFailed, the job's status): it names no
+                # exception or internal detail; the log above has them, under the job's id.
+                await kind.give_up(
+                    ctx,
+                    "internal_error",
+                    f"an internal error stopped the job after {ctx.attempt} attempt(s); the "
+                    f"operators can find job {ctx.id} in the service's log",
+                )
             else:
                 await self._requeue(ctx.id, delay_s=min(2.0**ctx.attempt, 30.0))
         finally:

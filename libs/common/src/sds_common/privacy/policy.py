@@ -48,6 +48,57 @@ def default_delta(n_rows: int) -> float:
     return float(1.0 / max(n_rows, 2) ** 1.5)
 
 
+def policy_problems(
+    *, epsilon: float, delta: float | None, n_rows: int, limits: PolicyLimits
+) -> list[str]:
+    """Reasons the policy refuses a DP request, whatever budget is left (empty when none).
+
+    Args:
+        epsilon: the ε asked for.
+        delta: the δ asked for; None takes ``default_delta(n_rows)``.
+        n_rows: training rows of the dataset.
+        limits: the operator's limits.
+
+    Returns:
+        Every reason, in words a user can act on.
+    """
+    reasons: list[str] = []
+    if not math.isfinite(epsilon) or epsilon <= 0:
+        reasons.append(f"ε must be a positive number (got {epsilon})")
+    elif epsilon > limits.epsilon_cap:
+        reasons.append(
+            f"ε = {epsilon:g} is above the policy cap of {limits.epsilon_cap:g}; "
+            "ask for less, or ask an administrator to raise SDS_TRAINER_EPSILON_CAP"
+        )
+    if n_rows < limits.min_rows:
+        reasons.append(
+            f"the dataset has {n_rows} training rows; DP training needs at least {limits.min_rows}"
+        )
+    if delta is not None and not (math.isfinite(delta) and 0 < delta < 1):
+        reasons.append(f"δ must be a number between 0 and 1 (got {delta})")
+    elif delta is not None and delta >= 1.0 / max(n_rows, 1):
+        reasons.append(
+            f"δ = {delta:g} is not far below 1/n = {1.0 / max(n_rows, 1):g}: with δ ≥ 1/n a "
+            f"mechanism may publish a whole row; use δ ≤ {default_delta(n_rows):.2g}"
+        )
+    return reasons
+
+
+def budget_problem(epsilon: float, remaining_epsilon: float) -> str | None:
+    """Why the budget ledger cannot cover ``epsilon`` (None when it can).
+
+    Args:
+        epsilon: the ε asked for.
+        remaining_epsilon: ε the dataset's budget ledger has left (``math.inf`` when unknown).
+    """
+    if epsilon > remaining_epsilon + 1e-12:
+        return (
+            f"the dataset's privacy budget has ε = {max(remaining_epsilon, 0.0):.4g} left, "
+            f"less than the ε = {epsilon:g} asked for"
+        )
+    return None
+
+
 def check_request(
     *,
     epsilon: float,
@@ -71,29 +122,11 @@ def check_request(
     Returns:
         The resolved (ε, δ) and an empty list, or None and every reason for refusal.
     """
-    reasons: list[str] = []
-    if not math.isfinite(epsilon) or epsilon <= 0:
-        reasons.append(f"ε must be a positive number (got {epsilon})")
-    elif epsilon > limits.epsilon_cap:
-        reasons.append(
-            f"ε = {epsilon:g} is above the policy cap of {limits.epsilon_cap:g}; "
-            "ask for less, or ask an administrator to raise SDS_TRAINER_EPSILON_CAP"
-        )
-    if n_rows < limits.min_rows:
-        reasons.append(
-            f"the dataset has {n_rows} training rows; DP training needs at least {limits.min_rows}"
-        )
-    resolved_delta = default_delta(n_rows) if delta is None else delta
-    if delta is not None and delta >= 1.0 / max(n_rows, 1):
-        reasons.append(
-            f"δ = {delta:g} is not far below 1/n = {1.0 / max(n_rows, 1):g}: with δ ≥ 1/n a "
-            f"mechanism may publish a whole row; use δ ≤ {default_delta(n_rows):.2g}"
-        )
-    if not reasons and epsilon > remaining_epsilon + 1e-12:
-        reasons.append(
-            f"the dataset's privacy budget has ε = {max(remaining_epsilon, 0.0):.4g} left, "
-            f"less than the ε = {epsilon:g} asked for"
-        )
+    reasons = policy_problems(epsilon=epsilon, delta=delta, n_rows=n_rows, limits=limits)
+    if not reasons:
+        budget = budget_problem(epsilon, remaining_epsilon)
+        reasons += [budget] if budget is not None else []
     if reasons:
         return None, reasons
+    resolved_delta = default_delta(n_rows) if delta is None else delta
     return ResolvedPrivacy(epsilon=epsilon, delta=resolved_delta), []

@@ -18,6 +18,7 @@ from sds_audit.domain.chain import ChainRecord, as_utc
 from sds_audit.domain.declared import DeclaredMetadata, declared_metadata, given_sentence
 from sds_audit.domain.trail import number, summarise
 from sds_common.privacy.explain import NON_DP_MEANING, DpParameters, dp_meaning, explain_parameters
+from sds_common.privacy.ledger import ledger_meaning
 
 
 class Out(BaseModel):
@@ -144,6 +145,8 @@ class GeneratorHistory(Out):
     guarantee: Guarantee
     public_metadata: list[DeclaredMetadata] = []
     budget: list[BudgetEntry]
+    ledger: str | None = None
+    ledger_note: str | None = None
     samples: list[SampleFacts]
     evaluations: list[EvaluationFacts]
     trail: list[TrailItem]
@@ -205,6 +208,7 @@ def generator_history(generator_id: str, trail: Sequence[ChainRecord]) -> Genera
     if guarantee.differentially_private:
         # What the guarantee takes as given: declared metadata is public, not protected.
         guarantee = guarantee.model_copy(update={"given": given_sentence(declared)})
+    ledger = _ledger(own)
     return GeneratorHistory(
         generator_id=generator_id,
         project_id=next((r.project_id for r in own if r.project_id), None),
@@ -213,6 +217,8 @@ def generator_history(generator_id: str, trail: Sequence[ChainRecord]) -> Genera
         guarantee=guarantee,
         public_metadata=declared,
         budget=[_budget(r) for r in own if r.event_type.startswith("PrivacyBudget")],
+        ledger=ledger,
+        ledger_note=ledger_meaning(ledger) if ledger is not None else None,
         samples=_samples(trail, own),
         evaluations=[
             _evaluation(r, guarantee)
@@ -324,6 +330,15 @@ def _budget(r: ChainRecord) -> BudgetEntry:
         remaining_epsilon=p.get("remaining_epsilon"),
         reason=p.get("reason"),
     )
+
+
+def _ledger(own: Sequence[ChainRecord]) -> str | None:
+    """The budget ledger the generator charged (version-1 records: its dataset's own)."""
+    for r in own:
+        if r.event_type.startswith("PrivacyBudget"):
+            named = r.payload.get("ledger")
+            return str(named) if named else f"dataset:{r.payload.get('dataset_id')}"
+    return None
 
 
 def _dataset(trail: Sequence[ChainRecord], own: Sequence[ChainRecord]) -> DatasetFacts | None:

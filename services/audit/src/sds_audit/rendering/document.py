@@ -217,7 +217,10 @@ def privacy_report_document(report: PrivacyReport) -> Document:
             Section("The privacy guarantee", tuple(guarantee)),
             Section(
                 "Privacy budget",
-                (budget,) if h.budget else (Para("No budget movement recorded.", "note"),),
+                (
+                    *((Para(h.ledger_note),) if h.ledger_note else ()),
+                    *((budget,) if h.budget else (Para("No budget movement recorded.", "note"),)),
+                ),
             ),
             Section("Evaluation: empirical privacy checks", tuple(evaluations)),
             Section("Samples", (samples,) if h.samples else (Para("No sample drawn.", "note"),)),

@@ -26,6 +26,7 @@ from sds_datasets.domain.errors import (
 )
 from sds_datasets.domain.header import check_header
 from sds_datasets.domain.limits import Limits
+from sds_datasets.domain.sizes import cell_error, check_fields
 
 DELIMITERS: Final = ",;\t|"
 _SAMPLE_CHARS: Final = 64 * 1024
@@ -111,6 +112,11 @@ def read_delimited(path: Path, *, declared: str, limits: Limits) -> Delimited:
 
 
 def _check_shape(path: Path, *, delimiter: str, limits: Limits) -> list[str]:
+    # The csv module refuses a field over its own limit (characters, process-wide, 128 Ki by
+    # default) before our byte check sees it; it is raised, never lowered, so that our limit is
+    # the one that decides, and its refusal is reported as ours.
+    if csv.field_size_limit() < limits.max_cell_bytes:
+        csv.field_size_limit(limits.max_cell_bytes)
     with path.open(encoding="utf-8", newline="") as fh:
         reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=True)
         line = 1
@@ -119,6 +125,7 @@ def _check_shape(path: Path, *, delimiter: str, limits: Limits) -> list[str]:
             if not header:
                 raise DatasetError(EMPTY_FILE, "the file is empty: it has no header and no rows")
             names = check_header(header, limits=limits)
+            check_fields(header, names=names, limits=limits, row=reader.line_num)
             rows = 0
             line = reader.line_num + 1
             for row in reader:
@@ -133,6 +140,7 @@ def _check_shape(path: Path, *, delimiter: str, limits: Limits) -> list[str]:
                         "needs one value per column (quote values that contain the delimiter)",
                         row=start,
                     )
+                check_fields(row, names=names, limits=limits, row=start)
                 rows += 1
                 if rows > limits.max_rows:
                     raise DatasetError(
@@ -142,6 +150,10 @@ def _check_shape(path: Path, *, delimiter: str, limits: Limits) -> list[str]:
                         row=start,
                     )
         except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise cell_error(
+                    size=None, limits=limits, row=reader.line_num or line, column=None
+                ) from None
             raise DatasetError(
                 BAD_QUOTING,
                 f"line {reader.line_num or line} cannot be parsed: {exc} (a quoted value must "

@@ -26,6 +26,10 @@ EMPTY_TARGET: Final = "empty_target"
 CHECKSUM_MISMATCH: Final = "checksum_mismatch"
 UNKNOWN_COLUMN: Final = "unknown_column"
 BAD_OVERRIDE: Final = "bad_override"
+JSON_TOO_DEEP: Final = "json_too_deep"
+CELL_TOO_LARGE: Final = "cell_too_large"
+ROW_TOO_LARGE: Final = "row_too_large"
+TABLE_TOO_LARGE: Final = "table_too_large"
 
 
 class DatasetError(Exception):

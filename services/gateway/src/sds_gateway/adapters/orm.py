@@ -93,6 +93,7 @@ datasets = Table(
     Column("format", String(16), nullable=False),
     Column("size_bytes", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
+    Column("source", String(200), nullable=True),
     Column("object_key", String(1024), nullable=False),
     Column("status", String(16), nullable=False),
     Column("error_code", String(100), nullable=True),
@@ -110,6 +111,7 @@ datasets = Table(
     _ts("created_at"),
     _ts("updated_at"),
     Index("ix_datasets_project_created", "project_id", "created_at", "id"),
+    Index("ix_datasets_project_sha256", "project_id", "sha256"),
 )
 
 generators = Table(
@@ -235,6 +237,9 @@ privacy_ledger = Table(
     Column("dataset_id", String(36), nullable=False),
     Column("project_id", String(36), nullable=True),
     Column("generator_id", String(36), nullable=False),
+    # The ledger the trainer charged (``source:…``, ``sha256:…``, ``dataset:…``); null for
+    # version-1 events, which charged their dataset alone.
+    Column("ledger", String(300), nullable=True),
     Column("entry", String(16), nullable=False),
     Column("epsilon", Float, nullable=False),
     Column("delta", Float, nullable=False),
@@ -243,6 +248,7 @@ privacy_ledger = Table(
     _ts("occurred_at"),
     UniqueConstraint("event_id", name="uq_privacy_ledger_event"),
     Index("ix_privacy_ledger_dataset", "dataset_id", "id"),
+    Index("ix_privacy_ledger_ledger", "project_id", "ledger", "id"),
 )
 
 # Webhook endpoints, deliveries and attempts, and the background jobs that send them.

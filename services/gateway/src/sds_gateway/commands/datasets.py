@@ -14,6 +14,7 @@ from sds_common.auth import Identity
 from sds_common.db import Database
 from sds_common.events import DatasetDeleted, DatasetUploaded
 from sds_common.events.datasets import TableFormat
+from sds_common.privacy import InvalidSourceError, check_source
 from sds_common.storage import ObjectInfo, ObjectStore, ObjectTooLarge
 from sds_common.tables import ColumnOverride
 from sds_gateway.adapters.multipart import MultipartReader
@@ -33,7 +34,7 @@ from sds_gateway.views import dataset_view, load_visible
 
 log = logging.getLogger(__name__)
 
-TEXT_FIELDS = frozenset({"project_id", "name", "target_column", "columns"})
+TEXT_FIELDS = frozenset({"project_id", "name", "target_column", "columns", "source"})
 
 
 def _project_id(value: str | None) -> str:
@@ -43,6 +44,16 @@ def _project_id(value: str | None) -> str:
         return str(uuid.UUID(value.strip()))
     except ValueError:
         raise Invalid("'project_id' is not a project id", code="invalid_project_id") from None
+
+
+def _source(value: str | None) -> str | None:
+    """The upload's data-source label (uploads of one source share one privacy budget)."""
+    if not value:
+        return None
+    try:
+        return check_source(value)
+    except InvalidSourceError as exc:
+        raise Invalid(f"'source': {exc}", code="invalid_source") from None
 
 
 async def _authorise_upload(database: Database, user: Identity, project_id: str) -> None:
@@ -99,6 +110,7 @@ async def upload_dataset(
             name=received.fields.get("name") or received.filename,
             target_column=received.fields.get("target_column") or None,
             column_overrides=parse_column_overrides(received.fields.get("columns")),
+            source=_source(received.fields.get("source")),
         )
     except BaseException:
         if received.stored is not None:
@@ -161,6 +173,7 @@ async def _record_upload(
     name: str,
     target_column: str | None,
     column_overrides: dict[str, ColumnOverride],
+    source: str | None,
 ) -> Dataset:
     if len(name) > 200:
         raise Invalid("'name' is longer than 200 characters", code="invalid_name")
@@ -182,6 +195,7 @@ async def _record_upload(
             "object_key": stored.key,
             "status": DatasetStatus.UPLOADED,
             "target_column": target_column,
+            "source": source,
             "created_by": user.user_id,
             "created_at": now,
             "updated_at": now,
@@ -205,6 +219,7 @@ async def _record_upload(
                 sha256=stored.sha256,
                 target_column=target_column,
                 column_overrides=column_overrides,
+                source=source,
             ),
             project_id=project_id,
         )

@@ -20,13 +20,16 @@ from sds_common.events import (
     TrainingRequested,
 )
 from sds_common.ids import evaluation_id_for
+from sds_common.methods import METHODS, DatasetSchema, sampling_problems, training_problems
+from sds_common.privacy import PolicyLimits
 from sds_common.tables import ColumnFormat
 from sds_gateway.adapters.orm import datasets, evaluations, generators, synthetic_datasets
 from sds_gateway.adapters.records import create_job, utcnow
 from sds_gateway.domain.access import Need
 from sds_gateway.domain.errors import Conflict
-from sds_gateway.domain.methods import check_training_request
+from sds_gateway.domain.requests import check_opt_in, refuse
 from sds_gateway.domain.status import DatasetStatus, JobKind, RunStatus, is_terminal
+from sds_gateway.queries import remaining_epsilon
 from sds_gateway.schema_queries import declared_version
 from sds_gateway.schemas.pipeline import (
     Evaluation,
@@ -41,11 +44,32 @@ from sds_gateway.views import evaluation_view, generator_view, load_visible, syn
 log = logging.getLogger(__name__)
 
 
+def _schema(dataset: Any) -> DatasetSchema:
+    """The public schema facts of a ready dataset's read-model row."""
+    return DatasetSchema(
+        columns={str(c["name"]): str(c["kind"]) for c in dataset["columns"] or ()},
+        train_rows=int(dataset["train_rows"] or 0),
+    )
+
+
 async def request_training(
-    database: Database, user: Identity, request: GeneratorCreate
+    database: Database,
+    user: Identity,
+    request: GeneratorCreate,
+    *,
+    limits: PolicyLimits,
+    budget_epsilon: float,
 ) -> Generator:
-    """Record a generator and emit ``TrainingRequested`` (the trainer validates and reserves ε)."""
-    check_training_request(request.method, request.privacy, allow_non_dp=request.allow_non_dp)
+    """Check the request as the trainer will, record a generator, emit ``TrainingRequested``.
+
+    ``limits`` are the trainer's policy limits and ``budget_epsilon`` a ledger's total, used
+    while the ledger has no entry yet. The trainer checks again when it starts (a second line)
+    and reserves ε atomically.
+
+    Raises:
+        Invalid: every reason the trainer would refuse the request (nothing is recorded).
+    """
+    check_opt_in(request.method, allow_non_dp=request.allow_non_dp)
     generator_id = str(uuid.uuid4())
     now = utcnow()
     async with database.unit_of_work(actor=user.user_id) as uow:
@@ -63,6 +87,18 @@ async def request_training(
                 "dataset (wait for its job to succeed)",
                 code="dataset_not_ready",
             )
+        refuse(
+            training_problems(
+                method=request.method,
+                params=request.params,
+                privacy=request.privacy,
+                dataset=_schema(dataset),
+                limits=limits,
+                remaining_epsilon=await remaining_epsilon(
+                    uow.session, dataset, budget_epsilon=budget_epsilon
+                ),
+            )
+        )
         privacy = request.privacy.model_dump(mode="json") if request.privacy else None
         await uow.session.execute(
             insert(generators).values(
@@ -169,16 +205,24 @@ async def request_samples(
         )
         if generator["status"] != RunStatus.SUCCEEDED:
             raise Conflict(_not_ready_reason(generator), code="generator_not_ready")
+        dataset, _ = await load_visible(
+            uow.session,
+            datasets,
+            row_id=generator["dataset_id"],
+            user=user,
+            need=Need.READ,
+            what="dataset",
+        )
+        if generator["method"] in METHODS:  # a retired method's models: the trainer decides
+            refuse(
+                sampling_problems(
+                    method=generator["method"],
+                    conditions=request.conditions,
+                    columns=_schema(dataset).columns,
+                )
+            )
         rows = request.rows
         if rows is None:
-            dataset, _ = await load_visible(
-                uow.session,
-                datasets,
-                row_id=generator["dataset_id"],
-                user=user,
-                need=Need.READ,
-                what="dataset",
-            )
             rows = max(1, min(int(dataset["train_rows"] or dataset["n_rows"] or 1), 10_000_000))
         project_id = generator["project_id"]
         await uow.session.execute(

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class GatewayError(Exception):
-    """Base of the errors a request can end with; ``code`` is stable, ``detail`` is prose."""
+    """Base of the errors a request can end with; ``code`` is stable, ``detail`` is prose.
+
+    ``errors`` lists each reason on its own (problem JSON's ``errors``) when there are several.
+    """
 
     code = "error"
 
-    def __init__(self, detail: str, *, code: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, code: str | None = None, errors: list[dict[str, Any]] | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.errors = errors
         if code is not None:
             self.code = code
 

@@ -44,6 +44,15 @@ UPLOAD_BODY = {
                                 '"answer": {"missing_markers": ["NA"]}}'
                             ),
                         },
+                        "source": {
+                            "type": "string",
+                            "maxLength": 100,
+                            "description": (
+                                "the population this table describes, as a short printable "
+                                "label: uploads of one project with the same source share one "
+                                "privacy budget (uploads of the same bytes always do)"
+                            ),
+                        },
                         "file": {
                             "type": "string",
                             "format": "binary",

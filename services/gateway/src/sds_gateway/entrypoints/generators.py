@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from sds_common.auth import Identity
+from sds_common.privacy import PolicyLimits
 from sds_gateway import queries
 from sds_gateway.adapters.exports import parquet_as_csv, parquet_in_source_types
 from sds_gateway.adapters.orm import generators, synthetic_datasets
@@ -37,7 +38,13 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
     async def create_generator(
         body: GeneratorCreate, user: Annotated[Identity, user_dep]
     ) -> Generator:
-        return await pipeline.request_training(gateway.database, user, body)
+        return await pipeline.request_training(
+            gateway.database,
+            user,
+            body,
+            limits=PolicyLimits(epsilon_cap=gateway.settings.trainer_epsilon_cap),
+            budget_epsilon=gateway.settings.trainer_epsilon_budget,
+        )
 
     @api.get("/generators", tags=["generators"], summary="List generators (newest first)")
     async def list_generators(

@@ -42,7 +42,11 @@ STATUS: dict[type[GatewayError], int] = {
 def error_response(request: Request, exc: GatewayError) -> JSONResponse:
     """The problem answer of a domain error (400 for one without a status of its own)."""
     return problem_response(
-        request, status=STATUS.get(type(exc), 400), code=exc.code, detail=exc.detail
+        request,
+        status=STATUS.get(type(exc), 400),
+        code=exc.code,
+        detail=exc.detail,
+        errors=exc.errors,
     )
 
 

@@ -93,7 +93,7 @@ class DatasetHandlers(Projection):
             "PrivacyBudgetSpent": "spent",
             "PrivacyBudgetReleased": "released",
         }[event.event_type]
-        common = {"dataset_id", "generator_id", "epsilon", "delta", "remaining_epsilon"}
+        common = {"dataset_id", "generator_id", "ledger", "epsilon", "delta", "remaining_epsilon"}
         already = await uow.session.scalar(
             select(privacy_ledger.c.id).where(privacy_ledger.c.event_id == str(envelope.event_id))
         )
@@ -108,6 +108,7 @@ class DatasetHandlers(Projection):
                 dataset_id=str(event.dataset_id),
                 project_id=project_id or envelope.project_id,
                 generator_id=str(event.generator_id),
+                ledger=event.ledger,
                 entry=entry,
                 epsilon=event.epsilon,
                 delta=event.delta,

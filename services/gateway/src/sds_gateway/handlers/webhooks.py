@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from sds_common.bus import BatchItems, Subscription
 from sds_common.db import UnitOfWork
-from sds_common.events import CATALOGUE, Envelope
+from sds_common.events import CATALOGUE, Envelope, Event
 from sds_gateway.adapters.orm import projects
 from sds_gateway.adapters.webhooks import WebhookParts
 from sds_gateway.domain.webhooks import delivery_id_for, message_body
@@ -96,8 +96,18 @@ class WebhookDispatch:
 
 
 def webhook_subscriptions(parts: WebhookParts) -> Sequence[Subscription]:
-    """One batch subscription per catalogue event model, sharing one name (one call a fetch)."""
+    """One batch subscription per event type, sharing one name (one call a fetch).
+
+    At each type's latest version only: the consumer upcasts an older message for subscribers
+    of a newer version, but hands it as it is to subscribers of its own version, and the read
+    models' handlers subscribe to the latest; a webhook subscription at an old version would
+    keep such a message from them. Webhooks deliver the envelope as it was written.
+    """
     dispatch = WebhookDispatch(parts).dispatch
+    latest: dict[str, type[Event]] = {}
+    for (event_type, version), model in sorted(CATALOGUE.items()):
+        if version >= latest.get(event_type, model).event_version:
+            latest[event_type] = model
     return [
-        Subscription.batch(model, dispatch, name=SUBSCRIPTION_NAME) for model in CATALOGUE.values()
+        Subscription.batch(model, dispatch, name=SUBSCRIPTION_NAME) for model in latest.values()
     ]

@@ -9,12 +9,12 @@ from pydantic import ConfigDict, Field, model_validator
 
 from sds_common.auth import KeyAccess
 from sds_gateway.domain.access import ProjectRole
-from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, Schema
+from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, RequestBody, Schema
 
 EXAMPLE_KEY = "5c0e9b1a-3d2f-4e7a-9b8c-1d2e3f4a5b6c"
 
 
-class ApiKeyCreate(Schema):
+class ApiKeyCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -26,6 +26,7 @@ class ApiKeyCreate(Schema):
     project_id: str = Field(description="the one project the key can reach")
     access: KeyAccess = Field(
         default=KeyAccess.READ,
+        strict=False,
         description="read: acts as a viewer; write: at most as an editor (never manages)",
     )
 
@@ -69,7 +70,7 @@ class ApiKeyCreated(ApiKey):
     token: str = Field(description="send as `Authorization: Bearer <token>`")
 
 
-class MemberAdd(Schema):
+class MemberAdd(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"user_id": "user_456", "role": "editor"}]},
@@ -85,7 +86,7 @@ class MemberAdd(Schema):
         pattern=r"^[^@\s]+@[^@\s]+$",
         description="or the email address they signed in with",
     )
-    role: ProjectRole = ProjectRole.VIEWER
+    role: ProjectRole = Field(default=ProjectRole.VIEWER, strict=False)
 
     @model_validator(mode="after")
     def _one_way_to_name_the_user(self) -> Self:
@@ -94,10 +95,10 @@ class MemberAdd(Schema):
         return self
 
 
-class MemberUpdate(Schema):
+class MemberUpdate(RequestBody):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"role": "viewer"}]})
 
-    role: ProjectRole
+    role: ProjectRole = Field(strict=False)
 
 
 class Member(Schema):

@@ -24,6 +24,18 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RequestBody(Schema):
+    """Base of the request bodies: strict types and finite numbers.
+
+    ``"100"`` or ``true`` is not a number and ``1`` is not a boolean (nothing is coerced), and
+    ``1e999``, ``Infinity`` or ``NaN`` (which JSON parsers read as non-finite floats, echoed as
+    ``null``) are refused, nested values included. Enumeration fields say ``strict=False``:
+    strict mode would want enum instances, and JSON spells them as their values.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False)
+
+
 class Page(Schema, Generic[T]):
     """One page of a list, newest first; pass ``next_cursor`` as ``cursor`` for the next."""
 

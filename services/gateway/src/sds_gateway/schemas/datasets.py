@@ -87,6 +87,9 @@ class Dataset(Schema):
     format: str
     size_bytes: int
     sha256: str
+    source: str | None = Field(
+        default=None, description="the owner's data-source label (uploads sharing it share ε)"
+    )
     status: DatasetStatus
     error: ErrorInfo | None = None
     n_rows: int | None = None
@@ -101,9 +104,10 @@ class Dataset(Schema):
 
 
 class LedgerEntry(Schema):
-    """One reservation, spend or release of a dataset's privacy budget."""
+    """One reservation, spend or release of the budget ledger a dataset charges."""
 
     entry: str = Field(description="reserved, spent or released")
+    dataset_id: str = Field(description="the upload whose training moved the ledger")
     generator_id: str
     epsilon: float
     delta: float
@@ -127,9 +131,17 @@ class PrivacyBudget(Schema):
             "examples": [
                 {
                     "dataset_id": EXAMPLE_DATASET,
+                    "ledger": "source:admissions",
+                    "explanation": (
+                        "Trainings on this dataset charge the privacy budget of the data source "
+                        "'admissions' in its project: its owner labelled every upload of that "
+                        "population with this source, so they share one budget and a new extract "
+                        "of the same people does not reset it."
+                    ),
                     "entries": [
                         {
                             "entry": "spent",
+                            "dataset_id": EXAMPLE_DATASET,
                             "generator_id": EXAMPLE_GENERATOR,
                             "epsilon": 2.9,
                             "delta": 1e-6,
@@ -149,5 +161,12 @@ class PrivacyBudget(Schema):
     )
 
     dataset_id: str
-    entries: list[LedgerEntry]
+    ledger: str = Field(
+        description=(
+            "the ledger this dataset charges, within its project: 'source:<label>', "
+            "'sha256:<hex>' (uploads of the same bytes) or 'dataset:<id>' (older datasets)"
+        )
+    )
+    explanation: str = Field(description="which uploads share this ledger, and why")
+    entries: list[LedgerEntry] = Field(description="every movement of the ledger, oldest first")
     totals: BudgetTotals

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, JsonValue
 
 from sds_common.events.privacy import PrivacySpec
-from sds_gateway.domain.methods import DEFAULT_METHOD
+from sds_common.methods import DEFAULT_METHOD
 from sds_gateway.domain.status import RunStatus
 from sds_gateway.schemas.common import (
     EXAMPLE_DATASET,
@@ -18,6 +18,7 @@ from sds_gateway.schemas.common import (
     EXAMPLE_TIME,
     ErrorInfo,
     JobLink,
+    RequestBody,
     Schema,
 )
 
@@ -31,7 +32,7 @@ _GEN_JOB: dict[str, Any] = {
 }
 
 
-class GeneratorCreate(Schema):
+class GeneratorCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -107,7 +108,7 @@ class Generator(Schema):
     job: JobLink | None = None
 
 
-class SampleCreate(Schema):
+class SampleCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"rows": 10_000, "seed": 42}]}
     )
@@ -169,7 +170,7 @@ class SyntheticDataset(Schema):
     job: JobLink | None = None
 
 
-class EvaluationCreate(Schema):
+class EvaluationCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pydantic import ConfigDict, Field
 
 from sds_common.events.privacy import PrivacySpec
-from sds_gateway.domain.methods import DEFAULT_METHOD
-from sds_gateway.schemas.common import EXAMPLE_DATASET, Schema
+from sds_common.methods import DEFAULT_METHOD
+from sds_gateway.schemas.common import EXAMPLE_DATASET, RequestBody, Schema
 
 
-class PrivacyValidate(Schema):
+class PrivacyValidate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={

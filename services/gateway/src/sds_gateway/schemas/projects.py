@@ -7,10 +7,10 @@ from datetime import datetime
 from pydantic import ConfigDict, Field
 
 from sds_gateway.domain.access import ProjectRole
-from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, Schema
+from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, RequestBody, Schema
 
 
-class ProjectCreate(Schema):
+class ProjectCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -22,7 +22,7 @@ class ProjectCreate(Schema):
     description: str = Field(default="", max_length=5000)
 
 
-class ProjectUpdate(Schema):
+class ProjectUpdate(RequestBody):
     model_config = ConfigDict(
         extra="forbid", json_schema_extra={"examples": [{"description": "2024 and 2025 cohorts"}]}
     )

@@ -9,7 +9,7 @@ from pydantic import ConfigDict, Field
 
 from sds_gateway.domain.webhook_targets import MAX_URL_LENGTH
 from sds_gateway.domain.webhooks import MAX_EVENT_TYPES, DeliveryState
-from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, Schema
+from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, RequestBody, Schema
 
 EXAMPLE_WEBHOOK = "4c7e2a91-5b3d-4f6e-8a1c-9d0b2e3f4a5b"
 EXAMPLE_DELIVERY = "8e1f3b5d-7a9c-5e2b-a4d6-0c8e1f3b5d7a"
@@ -17,7 +17,7 @@ EXAMPLE_EVENT = "2d4f6a8c-0e1b-4c3d-9f5a-7b8c9d0e1f2a"
 EXAMPLE_URL = "https://hooks.example.com/sds"
 
 
-class WebhookCreate(Schema):
+class WebhookCreate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -46,7 +46,7 @@ class WebhookCreate(Schema):
     description: str = Field(default="", max_length=500)
 
 
-class WebhookUpdate(Schema):
+class WebhookUpdate(RequestBody):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{"enabled": True, "event_types": ["ModelTrained"]}]},

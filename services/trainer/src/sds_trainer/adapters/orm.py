@@ -21,8 +21,33 @@ metadata = MetaData()
 messaging = add_messaging_tables(metadata)
 jobs = add_job_table(metadata)
 
-# What the trainer knows of each dataset (from DatasetProfiled) and its privacy budget. The
-# reservation is a conditional UPDATE on this row, so concurrent trainings cannot overspend.
+# The privacy-budget ledgers: one per data source of a project (see
+# ``sds_common.privacy.ledger``). A reservation is a conditional UPDATE on the ledger's row, so
+# concurrent trainings, on one dataset or on several that share the ledger, cannot overspend.
+ledgers = Table(
+    "budget_ledgers",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("project_id", String(200), nullable=True),
+    Column("ledger", String(300), nullable=False),
+    Column("epsilon_total", Float, nullable=False),
+    Column("delta_total", Float, nullable=False),
+    Column("epsilon_reserved", Float, nullable=False, default=0.0),
+    Column("epsilon_spent", Float, nullable=False, default=0.0),
+    Column("delta_spent", Float, nullable=False, default=0.0),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# Which ledger a file's bytes charge, per project: the ledger of the first upload of those bytes,
+# whatever source a later upload of them names (a new label must not open a fresh budget).
+ledger_files = Table(
+    "budget_ledger_files",
+    metadata,
+    Column("id", String(36), primary_key=True),  # ledger_id(project, "sha256:<hex>")
+    Column("ledger_id", String(36), nullable=False),
+)
+
+# What the trainer knows of each dataset (from DatasetProfiled) and the ledger it charges.
 datasets = Table(
     "datasets",
     metadata,
@@ -32,11 +57,7 @@ datasets = Table(
     Column("train_key", String(500), nullable=False),
     Column("train_rows", Integer, nullable=False),
     Column("columns", JSON, nullable=False),
-    Column("epsilon_total", Float, nullable=False),
-    Column("delta_total", Float, nullable=False),
-    Column("epsilon_reserved", Float, nullable=False, default=0.0),
-    Column("epsilon_spent", Float, nullable=False, default=0.0),
-    Column("delta_spent", Float, nullable=False, default=0.0),
+    Column("ledger_id", String(36), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )
 
@@ -46,6 +67,7 @@ reservations = Table(
     metadata,
     Column("generator_id", String(36), primary_key=True),
     Column("dataset_id", String(36), nullable=False, index=True),
+    Column("ledger_id", String(36), nullable=False, index=True),
     Column("epsilon", Float, nullable=False),
     Column("delta", Float, nullable=False),
     Column("status", String(16), nullable=False),  # reserved | spent | released

@@ -16,16 +16,11 @@ from sds_common.events import (
     TrainingRequested,
 )
 from sds_common.jobs import JobFailedError
+from sds_common.methods import METHODS
+from sds_common.privacy import default_delta
 from sds_common.privacy.explain import mechanism_of
 from sds_trainer.adapters import ledger
-from sds_trainer.domain.policy import PolicyLimits, check_request
-from sds_trainer.domain.synthesizers import (
-    FitReport,
-    InvalidTrainingConfig,
-    PrivacyBudget,
-    Synthesizer,
-    get_synthesizer,
-)
+from sds_trainer.domain.synthesizers import FitReport, PrivacyBudget, Synthesizer
 
 
 async def reserve(
@@ -33,23 +28,18 @@ async def reserve(
     request: TrainingRequested,
     cls: type[Synthesizer],
     dataset: Any,
-    *,
-    epsilon_cap: float,
 ) -> PrivacyBudget | None:
     """Check the request against the policy and reserve its (ε, δ) (PrivacyBudgetReserved).
 
     A retried job finds its reservation and reuses it; a non-DP method gets None.
 
+    The request passed ``sds_common.methods.training_problems`` (the policy included) before;
+    what is left to check is the budget, atomically.
+
     Raises:
-        JobFailedError: a DP setting on a non-DP method (or none on a DP one), a request the
-            policy refuses, or a budget that cannot cover it.
+        JobFailedError: a DP method without privacy settings, or a budget that cannot cover it.
     """
     if not cls.differentially_private:
-        if request.privacy is not None:
-            raise JobFailedError(
-                "not_dp",
-                f"method {request.method!r} is not differentially private: drop 'privacy'",
-            )
         return None
     if request.privacy is None:
         raise JobFailedError(
@@ -58,23 +48,14 @@ async def reserve(
         )
     existing = await ledger.get(uow, str(request.generator_id))
     if existing is None:
-        left = await ledger.remaining(uow, str(request.dataset_id))
-        resolved, reasons = check_request(
-            epsilon=request.privacy.epsilon,
-            delta=request.privacy.delta,
-            n_rows=dataset.train_rows,
-            remaining_epsilon=left,
-            limits=PolicyLimits(epsilon_cap=epsilon_cap),
-        )
-        if resolved is None:
-            raise JobFailedError("invalid_privacy", "; ".join(reasons))
+        delta = request.privacy.delta
         try:
             existing = await ledger.reserve(
                 uow,
                 dataset_id=str(request.dataset_id),
                 generator_id=str(request.generator_id),
-                epsilon=resolved.epsilon,
-                delta=resolved.delta,
+                epsilon=request.privacy.epsilon,
+                delta=default_delta(dataset.train_rows) if delta is None else delta,
             )
         except ledger.BudgetExhaustedError as exc:
             raise JobFailedError("budget_exhausted", str(exc)) from exc
@@ -82,6 +63,7 @@ async def reserve(
             PrivacyBudgetReserved(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=(await ledger.of_dataset(uow, str(request.dataset_id))).name,
                 epsilon=existing.epsilon,
                 delta=existing.delta,
                 remaining_epsilon=await ledger.remaining(uow, str(request.dataset_id)),
@@ -101,10 +83,12 @@ async def announce_spend(
 ) -> None:
     """Announce a settled training: what it spent (PrivacyBudgetSpent) and what it freed."""
     remaining = await ledger.remaining(uow, str(request.dataset_id))
+    charged = await ledger.of_dataset(uow, str(request.dataset_id))
     await uow.emit(
         PrivacyBudgetSpent(
             dataset_id=request.dataset_id,
             generator_id=request.generator_id,
+            ledger=charged.name,
             epsilon=report.epsilon or 0.0,
             delta=report.delta or 0.0,
             preprocessing_epsilon=report.preprocessing_epsilon,
@@ -131,6 +115,7 @@ async def announce_spend(
         delta=0.0,
         reason="training finished below its reservation",
         remaining=remaining,
+        ledger_name=charged.name,
     )
 
 
@@ -146,11 +131,13 @@ async def charge_partial(
         uow, generator_id=generator_id, epsilon_spent=spent, delta_spent=reservation.delta
     )
     remaining = await ledger.remaining(uow, str(request.dataset_id))
+    charged = await ledger.of_dataset(uow, str(request.dataset_id))
     if spent > 0:
         await uow.emit(
             PrivacyBudgetSpent(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=charged.name,
                 epsilon=spent,
                 delta=reservation.delta,
                 preprocessing_epsilon=0.0,
@@ -165,6 +152,7 @@ async def charge_partial(
         delta=0.0 if spent > 0 else reservation.delta,
         reason=reason,
         remaining=remaining,
+        ledger_name=charged.name,
     )
     return released
 
@@ -177,6 +165,7 @@ async def _announce_release(
     delta: float,
     reason: str,
     remaining: float,
+    ledger_name: str,
 ) -> None:
     """PrivacyBudgetReleased for what a settled reservation freed (nothing when it freed none)."""
     if epsilon > 0:
@@ -184,6 +173,7 @@ async def _announce_release(
             PrivacyBudgetReleased(
                 dataset_id=request.dataset_id,
                 generator_id=request.generator_id,
+                ledger=ledger_name,
                 epsilon=epsilon,
                 delta=delta,
                 reason=reason,
@@ -194,10 +184,7 @@ async def _announce_release(
 
 def accountant_name(request: TrainingRequested) -> str:
     """The accountant a method's charges are in (zCDP for aim/mst, the request's otherwise)."""
-    try:
-        declared = getattr(get_synthesizer(request.method), "accountant", None)
-    except InvalidTrainingConfig:
-        declared = None
-    if isinstance(declared, str):
-        return declared
+    method = METHODS.get(request.method)
+    if method is not None and method.accountant is not None:
+        return method.accountant
     return request.privacy.accountant if request.privacy else "rdp"

@@ -20,8 +20,9 @@ from sds_common.events import (
 from sds_common.jobs import FAILED, SUCCEEDED, JobContext, JobFailedError
 from sds_common.runtime.service import Service
 from sds_trainer.adapters.models import ModelStore
-from sds_trainer.adapters.orm import generators
+from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.domain.synthesizers import SamplingError
+from sds_trainer.jobs.checks import refuse_sampling
 
 ACTOR = "trainer"
 
@@ -48,6 +49,15 @@ class SamplingJob:
                     select(generators).where(generators.c.id == str(request.generator_id))
                 )
             ).one_or_none()
+            columns = (
+                (
+                    await session.execute(
+                        select(datasets.c.columns).where(datasets.c.id == generator.dataset_id)
+                    )
+                ).scalar_one_or_none()
+                if generator is not None
+                else None
+            )
         if generator is None:
             raise JobFailedError(
                 "unknown_generator", f"generator {request.generator_id} does not exist"
@@ -59,6 +69,7 @@ class SamplingJob:
                 f"generator {request.generator_id} is {generator.status}{detail}; only a trained "
                 "generator can be sampled",
             )
+        refuse_sampling(method=generator.method, conditions=request.conditions, columns=columns)
         model = await self.models.load(generator.id, method=generator.method)
         try:
             frame = await asyncio.to_thread(

@@ -47,6 +47,7 @@ from sds_common.jobs import (
     JobHandedBackError,
     cancel_requested,
 )
+from sds_common.methods import get_method, model_params
 from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_report_key
@@ -65,17 +66,12 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.jobs import budget
+from sds_trainer.jobs.checks import fit_seed, refuse_training
 from sds_trainer.jobs.declarations import declaration_in_force
 from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
 ACTOR = "trainer"
-#: ``params`` keys that describe the data or the run, not the model: the owner's declared
-#: metadata, the declared target's classes being public (default yes), the label of the bucket
-#: of categories too rare to release, and the fit's seed.
-REQUEST_LEVEL_PARAMS = frozenset(
-    {"public_metadata", "public_target_classes", "other_label", "seed"}
-)
 
 
 class TrainingJob:
@@ -115,11 +111,12 @@ class TrainingJob:
         resume = await self._checkpoint(generator_id)
         progress = _ProgressBridge(self, ctx=ctx, envelope=envelope, request=request)
         model: Synthesizer = synthesizer_cls()
-        # Request-level settings (column specs, fit seed), not the model's.
-        params = {k: v for k, v in request.params.items() if k not in REQUEST_LEVEL_PARAMS}
-        params = with_target(synthesizer_cls, params, _target_column(dataset.columns))
+        # Request-level settings (column specs, fit seed, ...), not the model's.
+        params = with_target(
+            synthesizer_cls, model_params(request.params), _target_column(dataset.columns)
+        )
         # Methods that run in rounds (aim, mst) take no epochs.
-        epochs = getattr(synthesizer_cls, "trains_in_epochs", True)
+        epochs = get_method(request.method).trains_in_epochs
         if self.settings.trainer_default_epochs and "epochs" not in params and epochs:
             params["epochs"] = self.settings.trainer_default_epochs
         if self.settings.trainer_device and "device" not in params:
@@ -136,7 +133,7 @@ class TrainingJob:
                 should_stop=progress.should_stop,
                 checkpoint=progress.on_checkpoint,
                 resume_from=resume,
-                seed=int(str(request.params.get("seed", 0))),
+                seed=fit_seed(request),
             )
         except synthesis.TrainingCancelled:
             if ctx.runner.shutting_down.is_set() and not progress.cancel_requested:
@@ -175,15 +172,10 @@ class TrainingJob:
                 return None, None, dataset
             try:
                 synthesizer_cls = get_synthesizer(request.method)
-            except KeyError as exc:
-                raise JobFailedError("unknown_method", str(exc.args[0])) from exc
-            privacy = await budget.reserve(
-                uow,
-                request,
-                synthesizer_cls,
-                dataset,
-                epsilon_cap=self.settings.trainer_epsilon_cap,
-            )
+            except InvalidTrainingConfig as exc:
+                raise JobFailedError("unknown_method", "; ".join(exc.reasons)) from exc
+            refuse_training(request, dataset, epsilon_cap=self.settings.trainer_epsilon_cap)
+            privacy = await budget.reserve(uow, request, synthesizer_cls, dataset)
             # The last announced epoch: checkpoints are written before announcements, so a
             # resumed run continues from it (or from a later, unannounced checkpoint).
             report = (

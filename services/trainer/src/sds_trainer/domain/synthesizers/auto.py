@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Self
 
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+from sds_common.methods import AUTO, AutoParams, Method
 from sds_trainer.domain.synthesizers.base import (
     REGENERATED_KINDS,
     CheckpointFn,
@@ -38,11 +39,13 @@ from sds_trainer.domain.synthesizers.base import (
 )
 from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, SamplingError
 from sds_trainer.domain.synthesizers.marginal import AIMSynthesizer, MSTSynthesizer
+from sds_trainer.domain.synthesizers.params import parse_params
 
 #: Above this many modelled columns, ``auto`` picks ``mst`` (AIM's rounds grow with the columns).
 MAX_AIM_COLUMNS = 60
-#: ``params`` that ``auto`` passes on to the method it picks (all others are refused).
-PASSED_ON = frozenset({"focus", "focus_weight", "checkpoint_every", "device"})
+#: ``params`` that ``auto`` passes on to the method it picks (all others are refused): the
+#: fields of its shared params model, ``sds_common.methods.AutoParams``.
+PASSED_ON = frozenset(AutoParams.model_fields)
 _MAGIC = b"sds-auto\x00"
 
 
@@ -93,12 +96,11 @@ def choose(
 class AutoSynthesizer:
     """The recommended method for the table (see the module docstring)."""
 
-    name: ClassVar[str] = "auto"
-    differentially_private: ClassVar[bool] = True
-    #: The chosen methods run in rounds: the trainer's default epochs do not apply.
-    trains_in_epochs: ClassVar[bool] = False
-    #: ``auto`` favours the dataset's target column where the chosen method can.
-    target_param: ClassVar[str] = "focus"
+    #: Its facts (DP, runs in rounds, favours the target through ``focus``) are the shared
+    #: registry's.
+    method: ClassVar[Method] = AUTO
+    name: ClassVar[str] = AUTO.name
+    differentially_private: ClassVar[bool] = AUTO.differentially_private
 
     def __init__(self) -> None:
         self.chosen: Synthesizer | None = None
@@ -122,6 +124,7 @@ class AutoSynthesizer:
         seed: int = 0,
     ) -> FitReport:
         """Choose (:func:`choose`), then fit the chosen method with the same arguments."""
+        parse_params(AUTO, params, private=privacy is not None, n_rows=len(data))
         cls, chosen_params, reasons = choose(columns, privacy=privacy, params=params)
         model = cls()
         report = model.fit(

@@ -14,6 +14,7 @@ from typing import Any, ClassVar, Self
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import torch
 
+from sds_common.methods import CTGAN, CTGANPeerParams, Method, params_problems
 from sds_trainer.domain.synthesizers.base import (
     CheckpointFn,
     ColumnSpec,
@@ -30,7 +31,6 @@ from sds_trainer.domain.synthesizers.errors import (
 )
 
 _MISSING_TOKEN = "\x00missing"  # noqa: S105 - a sentinel, not a secret
-_ALLOWED = {"epochs", "batch_size", "pac", "embedding_dim", "generator_dim", "discriminator_dim"}
 
 
 def _import_ctgan() -> Any:
@@ -46,8 +46,9 @@ def _import_ctgan() -> Any:
 class CTGANPeerSynthesizer:
     """Wraps ``ctgan.CTGAN``; ``differentially_private = False`` (it reads raw statistics)."""
 
-    name: ClassVar[str] = "ctgan"
-    differentially_private: ClassVar[bool] = False
+    method: ClassVar[Method] = CTGAN
+    name: ClassVar[str] = CTGAN.name
+    differentially_private: ClassVar[bool] = CTGAN.differentially_private
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -74,7 +75,8 @@ class CTGANPeerSynthesizer:
                 params, or the extra is missing.
         """
         del progress, checkpoint  # the package trains all epochs in one call
-        reasons = [f"unknown parameter {k!r}" for k in params if k not in _ALLOWED]
+        parsed, refusals = params_problems(CTGAN, params, private=False, n_rows=len(data))
+        reasons = [r.message for r in refusals]
         if privacy is not None:
             reasons.append("method 'ctgan' is not differentially private; use 'dp-ctgan'")
         if resume_from is not None:
@@ -92,11 +94,14 @@ class CTGANPeerSynthesizer:
             frame[c] = frame[c].astype(object).where(frame[c].notna(), _MISSING_TOKEN).astype(str)
         torch.manual_seed(seed)
         start = time.perf_counter()
-        self._model = ctgan.CTGAN(**dict(params), cuda=torch.cuda.is_available())
+        assert isinstance(parsed, CTGANPeerParams)  # no refusal: parsed
+        # Only what the request set: the package keeps its own defaults for the rest.
+        self._model = ctgan.CTGAN(
+            **parsed.model_dump(exclude_unset=True), cuda=torch.cuda.is_available()
+        )
         self._model.set_random_state(seed)
         self._model.fit(frame, self._discrete)
-        epochs = int(params.get("epochs", 300))
-        batch = int(params.get("batch_size", 500))
+        epochs, batch = parsed.epochs, parsed.batch_size
         return FitReport(
             epsilon=None,
             delta=None,

@@ -23,6 +23,7 @@ from opacus.utils.uniform_sampler import UniformWithReplacementSampler
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - the torch convention
 
+from sds_common.methods import CTGANParams
 from sds_trainer.domain.synthesizers.base import (
     CheckpointFn,
     ColumnSpec,
@@ -41,7 +42,6 @@ from sds_trainer.domain.synthesizers.ctgan_modules import (
     activate,
     cond_loss,
 )
-from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams
 from sds_trainer.domain.synthesizers.dp_training import (
     DPPlan,
     PrivateDiscriminator,

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import torch
 
+from sds_common.methods import DP_CTGAN, CTGANParams, Method
 from sds_trainer.domain.synthesizers.base import (
     CheckpointFn,
     ColumnSpec,
@@ -49,9 +50,9 @@ from sds_trainer.domain.synthesizers.calibration import calibration_offsets
 from sds_trainer.domain.synthesizers.codec import CategoricalDomain
 from sds_trainer.domain.synthesizers.conditional import CondSampler
 from sds_trainer.domain.synthesizers.ctgan_modules import Generator, sample_activate
-from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams
 from sds_trainer.domain.synthesizers.ctgan_training import TrainingRun, pick_device
 from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, SamplingError
+from sds_trainer.domain.synthesizers.params import parse_params
 from sds_trainer.domain.synthesizers.transformer import DataTransformer
 
 _SAMPLE_BATCH = 20_000
@@ -63,8 +64,9 @@ _CALIBRATION_ROWS = (10_000, 50_000)
 class DPCTGANSynthesizer:
     """CTGAN with a DP-SGD discriminator. ``params`` keys: see :class:`CTGANParams`."""
 
-    name: ClassVar[str] = "dp-ctgan"
-    differentially_private: ClassVar[bool] = True
+    method: ClassVar[Method] = DP_CTGAN
+    name: ClassVar[str] = DP_CTGAN.name
+    differentially_private: ClassVar[bool] = DP_CTGAN.differentially_private
 
     def __init__(self) -> None:
         self._transformer: DataTransformer | None = None
@@ -111,7 +113,8 @@ class DPCTGANSynthesizer:
         kept = validate_columns(data, columns)
         if privacy is not None and privacy.problems():
             raise InvalidTrainingConfig(privacy.problems())
-        cfg = CTGANParams.parse(params, private=privacy is not None, n_rows=len(data))
+        cfg = parse_params(DP_CTGAN, params, private=privacy is not None, n_rows=len(data))
+        assert isinstance(cfg, CTGANParams)
         self.device = pick_device(cfg.device)
         torch.manual_seed(seed)
         saved = (
@@ -257,10 +260,7 @@ class DPCTGANSynthesizer:
                 "train it again to sample from it"
             )
         out = cls()
-        params = dict(state["params"])
-        for key in ("generator_dims", "discriminator_dims"):
-            params[key] = tuple(params[key])
-        out._params = CTGANParams(**params)
+        out._params = CTGANParams.model_validate(dict(state["params"]))
         out.device = pick_device(out._params.device)
         out._transformer = DataTransformer.from_state(state["transformer"])
         cond_dim = sum(c.dim for c in out._transformer.discrete_columns)

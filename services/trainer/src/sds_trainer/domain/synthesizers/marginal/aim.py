@@ -35,10 +35,10 @@ from typing import ClassVar
 
 import numpy as np
 
+from sds_common.methods import AIM, AIMParams, MarginalParams, Method
 from sds_trainer.domain.synthesizers.marginal.accounting import exponential_rho, gaussian_rho
 from sds_trainer.domain.synthesizers.marginal.graphical_model import FloatArray
 from sds_trainer.domain.synthesizers.marginal.junction_tree import Clique, model_size
-from sds_trainer.domain.synthesizers.marginal.params import AIMParams, MarginalParams
 from sds_trainer.domain.synthesizers.marginal.session import Session
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
 
@@ -82,12 +82,10 @@ def _column_index(session: Session, name: str | None) -> int | None:
 
 
 class AIMSynthesizer(MarginalSynthesizer):
-    """AIM over our graphical model. ``params`` keys: see :class:`.params.AIMParams`."""
+    """AIM over our graphical model. ``params`` keys: see ``sds_common.methods.AIMParams``."""
 
-    name: ClassVar[str] = "aim"
-    params_type: ClassVar[type[MarginalParams]] = AIMParams
-    #: The parameter the trainer fills with the dataset's target column (unless given).
-    target_param: ClassVar[str] = "focus"
+    method: ClassVar[Method] = AIM
+    name: ClassVar[str] = AIM.name
 
     def _run(self, session: Session, params: MarginalParams, *, seed: int) -> None:
         assert isinstance(params, AIMParams)

@@ -22,9 +22,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from sds_common.methods import MST, MarginalParams, Method
 from sds_trainer.domain.synthesizers.marginal.accounting import gaussian_sigma
 from sds_trainer.domain.synthesizers.marginal.junction_tree import Clique
-from sds_trainer.domain.synthesizers.marginal.params import MarginalParams, MSTParams
 from sds_trainer.domain.synthesizers.marginal.session import Session
 from sds_trainer.domain.synthesizers.marginal.synthesizer import MarginalSynthesizer
 
@@ -32,10 +32,10 @@ _PHASES = 3
 
 
 class MSTSynthesizer(MarginalSynthesizer):
-    """MST over our graphical model. ``params`` keys: see :class:`.params.MSTParams`."""
+    """MST over our graphical model. ``params`` keys: see ``sds_common.methods.MSTParams``."""
 
-    name: ClassVar[str] = "mst"
-    params_type: ClassVar[type[MarginalParams]] = MSTParams
+    method: ClassVar[Method] = MST
+    name: ClassVar[str] = MST.name
 
     def _run(self, session: Session, params: MarginalParams, *, seed: int) -> None:
         del seed  # nothing data-independent is drawn

@@ -20,6 +20,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+from sds_common.methods import MarginalParams, Method
 from sds_trainer.domain.synthesizers.base import (
     CheckpointFn,
     ColumnSpec,
@@ -46,7 +47,6 @@ from sds_trainer.domain.synthesizers.marginal.columns import (
 )
 from sds_trainer.domain.synthesizers.marginal.discretise import attributes
 from sds_trainer.domain.synthesizers.marginal.graphical_model import FloatArray, GraphicalModel
-from sds_trainer.domain.synthesizers.marginal.params import MarginalParams
 from sds_trainer.domain.synthesizers.marginal.session import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
@@ -56,6 +56,7 @@ from sds_trainer.domain.synthesizers.marginal.session import (
     read_resumed,
 )
 from sds_trainer.domain.synthesizers.marginal.state import pack, unpack
+from sds_trainer.domain.synthesizers.params import parse_params
 
 MODEL_FORMAT = "sds-marginal-model"
 #: 2: the codec's domains (every column, identifiers regenerated); 1 is no longer readable.
@@ -67,12 +68,11 @@ _RULED_OUT = -1e9
 class MarginalSynthesizer:
     """Base of the marginal-based DP synthesizers (see the module docstring)."""
 
+    #: The method's entry in ``sds_common.methods``: its params model and facts (DP, runs in
+    #: rounds rather than epochs, accounts in zCDP).
+    method: ClassVar[Method]
     name: ClassVar[str]
     differentially_private: ClassVar[bool] = True
-    #: The trainer's default ``epochs`` does not apply: these methods run in rounds.
-    trains_in_epochs: ClassVar[bool] = False
-    accountant: ClassVar[str] = "zcdp"
-    params_type: ClassVar[type[MarginalParams]] = MarginalParams
 
     def __init__(self) -> None:
         self._codec: TableCodec | None = None
@@ -128,7 +128,8 @@ class MarginalSynthesizer:
             )
         if privacy.problems():
             raise InvalidTrainingConfig(privacy.problems())
-        cfg = self.params_type.parse(params)
+        cfg = parse_params(self.method, params, private=True, n_rows=len(data))
+        assert isinstance(cfg, MarginalParams)
         if resume_from is None:
             ledger, codec, cols = self._preprocess(data, kept, privacy, cfg)
             resumed: Resumed | None = None
@@ -247,7 +248,7 @@ class MarginalSynthesizer:
             delta=ledger.delta,
             preprocessing_epsilon=eps_pre,
             training_epsilon=epsilon - eps_pre,
-            accountant=self.accountant,
+            accountant=self.method.accountant,
             # DP-SGD's field: the marginals' noise scales are in ``losses`` and the ledger.
             noise_multiplier=None,
             sample_rate=1.0,
@@ -367,7 +368,9 @@ class MarginalSynthesizer:
             )
         out = cls()
         out._codec = TableCodec.from_state(header["codec"])
-        out._params = cls.params_type(**header["params"])
+        params = cls.method.params.model_validate(header["params"])
+        assert isinstance(params, MarginalParams)
+        out._params = params
         out._columns = [column_from_state(c) for c in header["columns"]]
         factors = {
             tuple(int(a) for a in clique): arrays[f"f{i}"]
