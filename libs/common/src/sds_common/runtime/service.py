@@ -124,6 +124,7 @@ class Service:
                 kinds=kinds,
                 concurrency=self.spec.job_concurrency,
                 lease_s=self.settings.jobs_lease_s,
+                max_wait_s=self.settings.jobs_max_wait_s,
             )
             self.jobs.start()
 
@@ -152,6 +153,11 @@ class Service:
     async def check_storage(self) -> None:
         """Readiness: the object store answers."""
         await self.storage.exists("ready-probe")
+
+    async def check_jobs(self) -> None:
+        """Readiness: the job runner, if the service has jobs, is alive and not stalled."""
+        if self.jobs is not None:
+            self.jobs.check()
 
     async def check_consumer(self) -> None:
         """Readiness: the consumer group (if any) has joined."""
@@ -206,8 +212,9 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
 
     The lifespan starts every service and stops them in reverse order, so consumers finish their
     batch in flight before the process exits. ``/ready`` checks each service's database, object
-    store and consumer group. Each spec's ``configure_app`` (if any) runs after every router is
-    mounted, in the order the services are given.
+    store, consumer (its broker connection included) and job runner. Each spec's
+    ``configure_app`` (if any) runs after every router is mounted, in the order the services are
+    given.
     """
     if not services:
         raise ValueError("create_app needs at least one service")
@@ -229,6 +236,7 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
     for service in services:
         checks[f"{service.name}.database"] = service.check_database
         checks[f"{service.name}.consumer"] = service.check_consumer
+        checks[f"{service.name}.jobs"] = service.check_jobs
     checks["storage"] = first.check_storage
     app = create_service_app(
         name=title or first.name,
