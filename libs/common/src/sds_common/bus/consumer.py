@@ -119,12 +119,47 @@ class EventConsumer:
             await self._task
             self._task = None
 
+    async def check(self) -> None:
+        """Readiness: the consuming task runs, is in its group, and the broker answers now.
+
+        Raises:
+            RuntimeError: the task ended, or it is (re)joining the group after a failure.
+            Exception: whatever the broker's own check raises.
+        """
+        if self._task is None or self._task.done():
+            raise RuntimeError(f"consumer {self.group_id} is not running")
+        if not self.ready.is_set():
+            raise RuntimeError(f"consumer {self.group_id} has not joined its group")
+        await self._broker.check()
+
+    async def _join(self) -> BrokerConsumer:
+        """Join the group, retrying with backoff while the broker cannot be reached."""
+        failures = 0
+        while True:
+            consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
+            try:
+                await consumer.start()
+            except Exception:
+                failures += 1
+                delay = self._retry.delay(failures) * 4
+                log.warning(
+                    "consumer %s could not join its group (%d in a row); retrying in %.1fs",
+                    self.group_id,
+                    failures,
+                    delay,
+                    exc_info=failures == 1,
+                )
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(delay)
+                continue
+            self.ready.set()
+            return consumer
+
     async def run(self) -> None:
         """Consume until ``stop`` is called."""
-        consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
-        await consumer.start()
+        consumer = await self._join()
         self._consumer = consumer
-        self.ready.set()
         # The fetch being applied (its transaction, then its offsets) while the next one is
         # fetched and decoded: decoding is CPU work, applying mostly waits for the database, so
         # the two overlap. Fetches are still applied one after the other, in order.
@@ -146,12 +181,15 @@ class EventConsumer:
                     # the group resumes from its committed offsets (and so is the batch fetched
                     # after it, which was only decoded).
                     log.exception("consumer %s: batch failed, rejoining", self.group_id)
+                    self.ready.clear()
                     if applying is not None:  # the fetch failed: let the batch in flight end
                         await self._settle(applying)
                         applying = None
-                    await consumer.stop()
+                    with contextlib.suppress(Exception):
+                        await consumer.stop()
                     await asyncio.sleep(self._retry.first_backoff_s)
-                    await consumer.start()
+                    consumer = await self._join()
+                    self._consumer = consumer
             if applying is not None:
                 await self._settle(applying)
                 applying = None

@@ -160,13 +160,14 @@ class Service:
             self.jobs.check()
 
     async def check_consumer(self) -> None:
-        """Readiness: the consumer group (if any) has joined."""
+        """Readiness: the consumer group (if any) is joined and the broker answers now."""
         messaging = self.messaging
         if messaging is None:
             raise RuntimeError("messaging not started")
-        consumer = messaging.consumer
-        if consumer is not None and not consumer.ready.is_set():
-            raise RuntimeError("consumer group not joined")
+        if messaging.consumer is not None:
+            await messaging.consumer.check()
+        else:  # nothing consumed, but the outbox relay still needs the broker
+            await messaging.broker.check()
 
 
 def bootstrap(
