@@ -12,49 +12,36 @@ handler raises, the transaction is rolled back and
 the batch is replayed one (message, handler) pair at a time, each in its own transaction with
 bounded retries; a pair that keeps failing is dead-lettered (through the outbox, in the same
 transaction that records it in the inbox) and the others go on. Messages that can never succeed
-(unparseable, unsupported version, invalid payload) are dead-lettered at once.
+(unparseable, unsupported version, invalid payload) are dead-lettered at once. Dead-lettering
+an event also runs its subscriptions' ``on_dead_letter`` hooks in the same transaction (see
+``sds_common.bus.subscription``), so the work the event asked for is announced as failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
+from sds_common.bus.dead_letters import DeadLetters
+from sds_common.bus.decoding import Decoder, Item, short_error
 from sds_common.bus.inbox import Inbox, take
 from sds_common.bus.ports import Broker, BrokerConsumer, ReceivedMessage
-from sds_common.bus.subscription import BatchHandler, FaultHook, RetryPolicy, Subscription
+from sds_common.bus.subscription import (
+    BatchHandler,
+    DeadLetterReason,
+    FaultHook,
+    RetryPolicy,
+    Subscription,
+    Unrecognised,
+)
 from sds_common.db.uow import Database, UnitOfWork
-from sds_common.events import topics as topic_names
 from sds_common.events.base import Envelope, Event
-from sds_common.events.catalog import lookup, upcast_to
+from sds_common.telemetry.metrics import Metrics
 from sds_common.telemetry.tracing import consumer_span
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class _Item:
-    message: ReceivedMessage
-    envelope: Envelope | None = None
-    event: Event | None = None
-    targets: list[Subscription] = field(default_factory=list)
-    poison: str | None = None
-    error: str | None = None
-
-    @functools.cached_property
-    def dedup_id(self) -> str:
-        # Cached: the fast path reads it several times per event, and str(UUID) is not free.
-        if self.envelope is not None:
-            return str(self.envelope.event_id)
-        m = self.message
-        return f"{m.topic}/{m.partition}/{m.offset}"
 
 
 class HandlerFailedError(Exception):
@@ -74,6 +61,7 @@ class EventConsumer:
         max_batch: records fetched per poll.
         fault_hook: test-only callback invoked at named points (``"after_db_commit"``) so a test
             can kill the process between the database commit and the offset commit.
+        metrics: where dead letters and unknown event types are counted.
     """
 
     def __init__(
@@ -87,6 +75,7 @@ class EventConsumer:
         retry: RetryPolicy | None = None,
         max_batch: int = 500,
         fault_hook: FaultHook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.group_id = group_id
         self._broker = broker
@@ -96,10 +85,18 @@ class EventConsumer:
         self._retry = retry or RetryPolicy()
         self._max_batch = max_batch
         self._fault_hook = fault_hook
-        self._by_type: dict[str, list[Subscription]] = {}
-        for sub in subscriptions:
-            self._by_type.setdefault(sub.event.event_type, []).append(sub)
-        self.topics = sorted({database.topic_name(sub.event.topic) for sub in subscriptions})
+        self._metrics = metrics
+        self._decoder = Decoder(group_id=group_id, subscriptions=subscriptions, metrics=metrics)
+        self._dead_letters = DeadLetters(group_id=group_id, decoder=self._decoder, metrics=metrics)
+        # An ``unrecognised`` subscription reads no topic of its own: it takes what the typed
+        # subscriptions' topics carry and they cannot handle.
+        self.topics = sorted(
+            {
+                database.topic_name(sub.event.topic)
+                for sub in subscriptions
+                if sub.event is not Unrecognised
+            }
+        )
         self._consumer: BrokerConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -213,7 +210,7 @@ class EventConsumer:
         self,
         consumer: BrokerConsumer,
         batches: Sequence[Sequence[ReceivedMessage]],
-        items: Sequence[_Item],
+        items: Sequence[Item],
     ) -> None:
         await self._process_items(items)
         await consumer.commit({(b[-1].topic, b[-1].partition): b[-1].offset + 1 for b in batches})
@@ -232,10 +229,10 @@ class EventConsumer:
         """
         await self._process_items(self._decode_all(batches))
 
-    def _decode_all(self, batches: Sequence[Sequence[ReceivedMessage]]) -> list[_Item]:
-        return [self._decode(message) for batch in batches for message in batch]
+    def _decode_all(self, batches: Sequence[Sequence[ReceivedMessage]]) -> list[Item]:
+        return [self._decoder.decode(message) for batch in batches for message in batch]
 
-    async def _process_items(self, items: Sequence[_Item]) -> None:
+    async def _process_items(self, items: Sequence[Item]) -> None:
         work = [item for item in items if item.targets or item.poison]
         if work:
             try:
@@ -245,59 +242,12 @@ class EventConsumer:
                     await self._slow_path(item)
         self._fault("after_db_commit")
 
-    def _decode(self, message: ReceivedMessage) -> _Item:
-        item = _Item(message=message)
-        try:
-            # Straight from bytes: pydantic's own JSON parser, one pass (``Envelope.from_bytes``
-            # parses with orjson, then validates the resulting dict: about twice the time).
-            item.envelope = Envelope.model_validate_json(message.value)
-        except (ValueError, ValidationError) as exc:
-            item.poison, item.error = "malformed", _short(exc)
-            return item
-        subs = self._by_type.get(item.envelope.type, [])
-        if not subs:
-            return item  # not ours: other services read this topic for other types
-        matching = [s for s in subs if s.event.event_version == item.envelope.version]
-        model = matching[0].event if matching else self._older_model(item.envelope)
-        if model is None:
-            supported = sorted({s.event.event_version for s in subs})
-            item.poison = "unsupported_version"
-            item.error = (
-                f"{item.envelope.type} version {item.envelope.version} is not supported by "
-                f"{self.group_id} (supported: {supported})"
-            )
-            return item
-        try:
-            event = model.model_validate(item.envelope.payload)
-        except ValidationError as exc:
-            item.poison, item.error = "invalid_payload", _short(exc)
-            return item
-        if not matching:
-            # An older version of a type this consumer handles at a newer one: upcast it.
-            upcast = upcast_to(event, {s.event.event_version for s in subs})
-            if upcast is None:
-                item.poison = "unsupported_version"
-                item.error = f"{item.envelope.type} version {item.envelope.version} cannot upcast"
-                return item
-            event = upcast
-            matching = [s for s in subs if s.event.event_version == event.event_version]
-        item.event = event
-        item.targets = matching
-        return item
-
-    @staticmethod
-    def _older_model(envelope: Envelope) -> type[Event] | None:
-        try:
-            return lookup(envelope.type, envelope.version)
-        except LookupError:
-            return None
-
-    async def _fast_path(self, work: Sequence[_Item]) -> None:
+    async def _fast_path(self, work: Sequence[Item]) -> None:
         async with self._database.unit_of_work(actor=self._actor) as uow:
             pairs = [(self._inbox_name(s), item.dedup_id) for item in work for s in item.targets]
             pairs += [(self._inbox_name(None), item.dedup_id) for item in work if item.poison]
             fresh = await self._inbox.claim(uow.session, pairs)
-            batched: dict[str, tuple[BatchHandler, list[_Item]]] = {}
+            batched: dict[str, tuple[BatchHandler, list[Item]]] = {}
             for item in work:
                 if item.poison:
                     if take(fresh, (self._inbox_name(None), item.dedup_id)):
@@ -322,7 +272,7 @@ class EventConsumer:
                     raise HandlerFailedError(name) from exc
             self._fault("before_db_commit")
 
-    async def _slow_path(self, item: _Item) -> None:
+    async def _slow_path(self, item: Item) -> None:
         if item.poison:
             async with self._database.unit_of_work(actor=self._actor) as uow:
                 if await self._inbox.claim(uow.session, [(self._inbox_name(None), item.dedup_id)]):
@@ -331,7 +281,7 @@ class EventConsumer:
         for sub in item.targets:
             await self._apply_with_retries(sub, item)
 
-    async def _apply_with_retries(self, sub: Subscription, item: _Item) -> None:
+    async def _apply_with_retries(self, sub: Subscription, item: Item) -> None:
         key = (self._inbox_name(sub), item.dedup_id)
         last_error = ""
         for attempt in range(self._retry.max_retries + 1):
@@ -345,7 +295,7 @@ class EventConsumer:
                         return
                     await self._call(sub, item, uow)
             except Exception as exc:
-                last_error = _short(exc)
+                last_error = short_error(exc)
                 log.warning(
                     "handler %s failed on %s (attempt %d): %s",
                     sub.name,
@@ -358,10 +308,10 @@ class EventConsumer:
         async with self._database.unit_of_work(actor=self._actor) as uow:
             if await self._inbox.claim(uow.session, [key], outcome="dead_lettered"):
                 await self._dead_letter(
-                    uow, item, reason="handler_failed", error=last_error, handler=sub.name
+                    uow, item, reason="handler_failed", error=last_error, handler=sub
                 )
 
-    async def _call(self, sub: Subscription, item: _Item, uow: UnitOfWork) -> None:
+    async def _call(self, sub: Subscription, item: Item, uow: UnitOfWork) -> None:
         assert item.envelope is not None
         assert item.event is not None
         attributes: dict[str, str | int] = {
@@ -378,7 +328,7 @@ class EventConsumer:
             await sub.handler(item.envelope, item.event, uow)
 
     async def _call_batch(
-        self, name: str, handler: BatchHandler, items: Sequence[_Item], uow: UnitOfWork
+        self, name: str, handler: BatchHandler, items: Sequence[Item], uow: UnitOfWork
     ) -> None:
         pairs: list[tuple[Envelope, Event]] = []
         for item in items:
@@ -399,39 +349,13 @@ class EventConsumer:
     async def _dead_letter(
         self,
         uow: UnitOfWork,
-        item: _Item,
+        item: Item,
         *,
-        reason: str,
+        reason: DeadLetterReason,
         error: str | None,
-        handler: str | None = None,
+        handler: Subscription | None = None,
     ) -> None:
-        m = item.message
-        log.error(
-            "dead-lettering %s/%d/%d for %s: %s %s",
-            m.topic,
-            m.partition,
-            m.offset,
-            self.group_id,
-            reason,
-            error or "",
-        )
-        headers = [
-            *m.headers,
-            ("dlq-reason", reason.encode()),
-            ("dlq-error", (error or "")[:2000].encode()),
-            ("dlq-consumer", self.group_id.encode()),
-            ("dlq-handler", (handler or "").encode()),
-            ("dlq-original-topic", m.topic.encode()),
-            ("dlq-original-partition", str(m.partition).encode()),
-            ("dlq-original-offset", str(m.offset).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await uow.add_raw(
-            topic=topic_names.dlq(m.topic),
-            key=m.key.decode(errors="replace") if m.key is not None else None,
-            headers=headers,
-            body=m.value,
-        )
+        await self._dead_letters.write(uow, item, reason=reason, error=error, handler=handler)
 
     def _inbox_name(self, sub: Subscription | None) -> str:
         return f"{self.group_id}:{sub.name if sub else '__dead_letter__'}"
@@ -439,11 +363,6 @@ class EventConsumer:
     def _fault(self, point: str) -> None:
         if self._fault_hook is not None:
             self._fault_hook(point)
-
-
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 async def wait_until(

@@ -114,6 +114,7 @@ class Service:
             subscriptions=self.spec.subscriptions(self),
             settings=self.settings,
             fault_hook=self.fault_hook,
+            metrics=self.metrics,
         )
         await self.messaging.start()
         kinds = self.spec.jobs(self)
