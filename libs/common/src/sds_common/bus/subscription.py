@@ -11,18 +11,25 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
+from uuid import UUID
 
 from sds_common.db.uow import UnitOfWork
-from sds_common.events.base import Envelope, Event
+from sds_common.events.base import Envelope, Event, Unrecognised, UnrecognisedReason
 
 Handler = Callable[[Envelope, Event, UnitOfWork], Awaitable[None]]
 BatchItems = Sequence[tuple[Envelope, Event]]
 BatchHandler = Callable[[BatchItems, UnitOfWork], Awaitable[None]]
 FaultHook = Callable[[str], None]
 DeadLetterReason = Literal["malformed", "unsupported_version", "invalid_payload", "handler_failed"]
-UnrecognisedReason = Literal["unknown_type", "unsupported_version", "invalid_payload"]
 
+#: The failure code a dead-lettered request announces, by reason.
+_CODES: dict[str, str] = {
+    "unsupported_version": "unsupported_request",
+    "invalid_payload": "invalid_request",
+    "handler_failed": "processing_failed",
+    "malformed": "invalid_request",
+}
 #: What each reason means, in words a user may read (no exception, no internals).
 _PUBLIC_REASONS: dict[str, str] = {
     "unsupported_version": "is in a version that service does not support",
@@ -50,6 +57,26 @@ class DeadLetter:
     consumer: str
     handler: str | None = None
 
+    @property
+    def code(self) -> str:
+        """The failure code to announce (``processing_failed``, ``invalid_request`` ...)."""
+        return _CODES[self.reason]
+
+    def uuid(self, name: str) -> UUID | None:
+        """The UUID field ``name`` of the event; None when it is missing or not a UUID.
+
+        Read from the raw payload when the payload did not validate.
+        """
+        value = getattr(self.event, name, None) if self.event is not None else None
+        if value is None:
+            value = self.envelope.payload.get(name)
+        if isinstance(value, UUID) or value is None:
+            return value
+        try:
+            return UUID(str(value))
+        except ValueError:
+            return None
+
     def public_reason(self, what: str) -> str:
         """A sentence for users: ``what`` (e.g. "the training request") and why it stopped.
 
@@ -62,19 +89,6 @@ class DeadLetter:
 
 
 DeadLetterHook = Callable[[DeadLetter, UnitOfWork], Awaitable[None]]
-
-
-class Unrecognised(Event):
-    """What an ``unrecognised`` subscription receives: an envelope no typed handler could take.
-
-    Never published; ``payload`` is the envelope's payload as it came.
-    """
-
-    event_type: ClassVar[str] = "*"
-    topic: ClassVar[str] = "*"
-    key_field: ClassVar[str] = "reason"
-
-    reason: UnrecognisedReason
 
 
 @dataclass(frozen=True)

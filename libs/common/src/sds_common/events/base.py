@@ -10,7 +10,7 @@ in order.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from uuid import UUID, uuid4
 
 import orjson
@@ -38,6 +38,24 @@ class Event(BaseModel):
         before the change reaches handlers that subscribe to the new version only.
         """
         return self
+
+
+UnrecognisedReason = Literal["unknown_type", "unsupported_version", "invalid_payload"]
+
+
+class Unrecognised(Event):
+    """Stands for the payload of an envelope that no registered model could read.
+
+    Never published and never in the catalogue: a consumer's ``unrecognised`` subscription
+    receives it (with the envelope as it came) for an unknown type or version, or a payload that
+    does not validate.
+    """
+
+    event_type: ClassVar[str] = "*"
+    topic: ClassVar[str] = "*"
+    key_field: ClassVar[str] = "reason"
+
+    reason: UnrecognisedReason
 
 
 class Envelope(BaseModel):
