@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from sds_common.tables import ColumnFormat, ColumnOverride
 from sds_datasets.domain.errors import DatasetError
 from sds_datasets.domain.limits import Limits
 from sds_datasets.domain.pipeline import PreparedDataset, prepare_dataset
@@ -28,6 +29,7 @@ def prepare(tmp_path: Path) -> Prepare:
         target: str | None = None,
         limits: Limits | None = None,
         dataset_id: UUID | None = None,
+        overrides: dict[str, ColumnOverride] | None = None,
     ) -> PreparedDataset:
         folder = tmp_path / f"run{next(counter)}"
         folder.mkdir()
@@ -40,6 +42,7 @@ def prepare(tmp_path: Path) -> Prepare:
             dataset_id=dataset_id or uuid4(),
             target_column=target,
             limits=limits or Limits(),
+            overrides=overrides or {},
         )
 
     return run
@@ -57,3 +60,10 @@ def reject(prepare: Prepare) -> Reject:
 
 def column(prepared: PreparedDataset, name: str) -> dict[str, Any]:
     return next(c for c in prepared.profile["columns"] if c["name"] == name)
+
+
+def fmt(prepared: PreparedDataset, name: str) -> ColumnFormat:
+    """The detected format of column ``name``."""
+    found = next(c for c in prepared.columns if c.name == name).format
+    assert found is not None
+    return found

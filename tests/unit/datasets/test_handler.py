@@ -17,6 +17,8 @@ from sds_common.events.datasets import DatasetProfiled, DatasetUploaded
 from sds_common.runtime.service import Service
 from sds_common.settings import Settings
 from sds_common.storage.local import LocalObjectStore
+from sds_common.tables import BooleanTokens, ColumnOverride
+from sds_common.tables.public_metadata import SchemaProposal
 from sds_datasets.bootstrap import bootstrap
 from sds_datasets.config import DatasetsSettings, datasets_settings
 
@@ -35,7 +37,12 @@ class Harness:
         return self.settings.topic(topics.DATASETS)
 
     async def upload(
-        self, content: bytes, *, filename: str = "table.csv", target: str | None = None
+        self,
+        content: bytes,
+        *,
+        filename: str = "table.csv",
+        target: str | None = None,
+        overrides: dict[str, ColumnOverride] | None = None,
     ) -> tuple[UUID, Envelope]:
         dataset_id = uuid4()
         key = f"datasets/{dataset_id}/raw/{filename}"
@@ -49,6 +56,7 @@ class Harness:
             size_bytes=len(content),
             sha256=hashlib.sha256(content).hexdigest(),
             target_column=target,
+            column_overrides=overrides or {},
         )
         envelope = Envelope.wrap(event, actor="gateway", project_id="proj-1")
         await self.send(envelope)
@@ -130,10 +138,22 @@ async def test_adult_upload_is_profiled(harness: Harness) -> None:
         f"{base}/train.parquet",
         f"{base}/holdout.parquet",
         f"{base}/profile.json",
+        f"{base}/schema-proposal.json",
     }
     profile = orjson.loads(await harness.storage.get_bytes(f"{base}/profile.json"))
     assert profile["dp"] is False
     assert profile["n_rows"] == 32_561
+    # The schema review's proposal, beside the profile: as owner-only, and round.
+    proposal = SchemaProposal.model_validate_json(
+        await harness.storage.get_bytes(f"{base}/schema-proposal.json")
+    )
+    assert proposal.dp is False
+    assert proposal.target_column == "income"
+    by_name = {c.name: c for c in proposal.columns}
+    assert by_name["age"].bounds == (0.0, 100.0)
+    assert by_name["income"].target
+    assert by_name["income"].categories == ("<=50K", ">50K")
+    assert [r.value for r in by_name["native-country"].rare] == ["Holand-Netherlands"]
 
 
 async def test_rejected_upload_leaves_only_the_raw_object(harness: Harness) -> None:
@@ -192,6 +212,36 @@ async def test_redelivery_is_deduplicated_and_reprocessing_rewrites_the_same_con
     }
     assert after == before
     assert len(harness.answers(dataset_id)) == 2
+
+
+async def test_profiled_columns_carry_their_formats_and_the_overrides(harness: Harness) -> None:
+    content = b"ref,flag,note\n" + b"".join(
+        f"{i % 40},{'Yes' if i % 3 else 'No'},{['none', '-', 'NA'][i % 3]}\n".encode()
+        for i in range(120)
+    )
+    overrides = {"ref": ColumnOverride(kind="identifier")}
+    dataset_id, _ = await harness.upload(content, overrides=overrides)
+    answer = await harness.answer(dataset_id)
+    assert answer.type == "DatasetProfiled", answer.payload
+    columns = {c.name: c for c in DatasetProfiled.model_validate(answer.payload).columns}
+    assert columns["ref"].kind == "identifier"
+    flag = columns["flag"].format
+    assert flag is not None
+    assert flag.boolean == BooleanTokens(true="Yes", false="No")
+    note = columns["note"].format
+    assert note is not None
+    assert (note.dtype, note.missing_markers) == ("string", ("NA",))
+    assert columns["note"].distinct == 2  # "none" and "-" are values of a text column
+
+
+async def test_overrides_of_unknown_columns_are_rejected(harness: Harness) -> None:
+    overrides = {"colour": ColumnOverride(kind="categorical")}
+    dataset_id, _ = await harness.upload(b"a,b\n1,x\n2,y\n", overrides=overrides)
+    answer = await harness.answer(dataset_id)
+    assert answer.type == "DatasetRejected"
+    assert answer.payload["code"] == "unknown_column"
+    assert answer.payload["column"] == "colour"
+    assert "'colour'" in str(answer.payload["message"])
 
 
 def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

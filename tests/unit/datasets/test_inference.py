@@ -108,7 +108,7 @@ def test_statistics_per_kind(mixed: PreparedDataset) -> None:
 
 
 def test_numbers_with_a_few_bad_values_become_missing_with_a_warning() -> None:
-    values = pd.Series([str(i) for i in range(300)] + ["oops"], dtype="str")
+    values = pd.Series([str(i % 100) for i in range(300)] + ["oops"], dtype="str")
     inferred = infer_column(values, name="n", limits=Limits())
     assert inferred is not None
     assert inferred.kind == "numeric"

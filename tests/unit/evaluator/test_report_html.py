@@ -94,5 +94,14 @@ def test_skipped_sections_render() -> None:
         columns=[ColumnInfo(name="x", kind="numeric")],
     )
     html = render_html(report, title="tiny")
-    assert "Skipped." in html
+    assert "No target declared" in html
     assert report.privacy_risk.status == "skipped"
+    targeted = evaluate(
+        real_train=frame,
+        real_holdout=frame.iloc[:0],
+        synthetic=frame,
+        columns=[ColumnInfo(name="x", kind="numeric")],
+        target="x",
+    )
+    assert targeted.utility.status == "skipped"
+    assert "Skipped." in render_html(targeted, title="tiny")

@@ -249,10 +249,10 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         assert csv.headers["content-type"].startswith("text/csv")
         assert f"synthetic-{synthetic['id']}.csv" in csv.headers["content-disposition"]
         lines = csv.text.splitlines()
-        assert lines[0] == '"age","city"'
+        assert lines[0] == "age,city"  # quotes only where a value needs them
         assert len(lines) == 2501
-        assert lines[1] == '0,"c0"'
-        assert lines[-1] == f'2499,"c{2499 % 7}"'
+        assert lines[1] == "0,c0"
+        assert lines[-1] == f"2499,c{2499 % 7}"
         parquet = await gw.call(
             "GET", f"/api/v1/synthetic-datasets/{synthetic['id']}/download?format=parquet"
         )

@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sds_common.events import EvaluationCompleted, ModelTrained, SyntheticDataGenerated
+from sds_common.tables.public_metadata import ColumnProposal, SchemaProposal
 from tests.unit.gateway.harness import ALICE, BOB, CAROL, Harness, running_gateway
 
 #: What each id-named parameter (path, query or body field) refers to; ``job_id`` may be any of
@@ -147,6 +148,10 @@ async def _alice_owns_everything(gw: Harness) -> Tenant:
     assert tested.status_code == 202, tested.text
     dataset_id = await gw.ready_dataset(project_id)
     await gw.storage.put_bytes(f"datasets/{dataset_id}/profile.json", b'{"n_rows": 100}')
+    proposal = SchemaProposal(n_rows=100, columns=(ColumnProposal(name="a", kind="numeric"),))
+    await gw.storage.put_bytes(
+        f"datasets/{dataset_id}/schema-proposal.json", proposal.model_dump_json().encode()
+    )
     created = await gw.call(
         "POST",
         "/api/v1/generators",

@@ -44,7 +44,8 @@ async def test_offline_explanation_quotes_the_numbers_and_recommends() -> None:
         "relationships less so (0.60)."
     )
     assert "0.93" in text  # the real-vs-real ceiling
-    assert "83%" in text
+    # 0.71 vs 0.86 keeps 58% of the real model's lift over chance (the ratio 0.83 overstated it).
+    assert "58% of the real-data model's lift over chance" in text
     assert "income" in text
     assert "ε = 3" in text
     assert "Raise ε from 3 to about 6" in text
@@ -90,7 +91,7 @@ async def test_privacy_advice_for_ml_training() -> None:
     assert result.use == "ml_training"
     assert result.epsilon == 10.0  # 5 for ML, doubled for a small table
     assert result.delta == 1e-4 or result.delta < 1 / 800
-    assert result.method == "dp-ctgan"
+    assert result.method == "aim"
     assert result.declare_public_metadata == ["workclass"]
     assert "ε = 10" in result.text
     assert "800 rows" in result.text
@@ -148,7 +149,8 @@ async def test_chat_streams_from_the_provider_and_offline() -> None:
         on_done=on_done,
     )
     answer = "".join([chunk async for chunk in offline.chunks])
-    assert answer.startswith("What I would do next: Raise ε from 3 to about 6")
+    assert answer.startswith("What I would do next: Declare public metadata")
+    assert "Raise ε from 3 to about 6" in answer
     privacy = await features.chat(
         report(),
         question="Could an attacker find members?",

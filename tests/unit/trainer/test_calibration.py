@@ -9,15 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sds_trainer.domain.synthesizers import ColumnSpec
 from sds_trainer.domain.synthesizers.calibration import (
     calibration_offsets,
     fit_offsets,
-    match_quantiles,
     released_targets,
 )
+from sds_trainer.domain.synthesizers.codec import CategoricalDomain, NumericDomain, TableCodec
+from sds_trainer.domain.synthesizers.codec.mechanisms import NoiseLevels
 from sds_trainer.domain.synthesizers.dp_ctgan import DPCTGANSynthesizer
-from sds_trainer.domain.synthesizers.dp_preprocessing import dp_numeric_summary
-from sds_trainer.domain.synthesizers.transformer import DataTransformer, HistogramNoise
+from sds_trainer.domain.synthesizers.modes import mode_edges, released_cdf
+from sds_trainer.domain.synthesizers.transformer import (
+    DataTransformer,
+    HistogramNoise,
+    NumericEncoding,
+    rank_levels,
+)
 from tests.unit.trainer.conftest import TINY_PARAMS, make_budget, make_specs, make_table
 
 
@@ -42,61 +49,92 @@ def test_offsets_move_the_sampled_shares_to_the_targets() -> None:
     assert moved.mean() < 1.2 * np.abs(before - shares).sum() / 2
 
 
-def test_quantile_mapping_follows_the_target_cdf_and_keeps_the_order() -> None:
+def _domain(edges: list[float], weights: list[float], **kw: object) -> NumericDomain:
+    fields = {
+        "name": "x",
+        "kind": "numeric",
+        "dtype": "float64",
+        "unit": 1.0,
+        "grid": False,
+        "decimals": None,
+        "missing": False,
+        "atoms": [],
+        "atom_weights": [],
+        **kw,
+    }
+    return NumericDomain(edges=edges, weights=weights, **fields)  # type: ignore[arg-type]
+
+
+def test_quantile_mapping_follows_the_released_distribution_and_keeps_the_order() -> None:
     rng = np.random.default_rng(2)
     values = rng.normal(size=5000)
-    # Target: half the mass uniform on [0, 1], none on (1, 5), half uniform on [5, 6].
-    knots = np.array([0.0, 1.0, 5.0, 6.0])
-    cdf = np.array([0.0, 0.5, 0.5, 1.0])
-    out = match_quantiles(values, knots=knots, cdf=cdf, jitter=rng.random(5000))
+    # Released: half the mass uniform on [0, 1], none on (1, 5), half uniform on [5, 6].
+    domain = _domain([0.0, 1.0, 5.0, 6.0], [0.5, 0.0, 0.5])
+    out = domain.quantile(rank_levels(values, rng.random(5000)))
     assert np.all(np.argsort(out, kind="stable") == np.argsort(values, kind="stable"))
-    assert not np.any((out > 1.0) & (out < 5.0))  # no value where the target has no mass
+    assert not np.any((out > 1.0) & (out < 5.0))  # no value where the release has no mass
     assert np.mean(out <= 1.0) == pytest.approx(0.5, abs=1e-3)
     assert np.quantile(out, 0.25) == pytest.approx(0.5, abs=0.02)
+    # On a grid, the mapped values are whole units.
+    grid = _domain([-0.5, 2.5, 9.5], [1.0, 1.0], grid=True)
+    mapped = grid.quantile(rank_levels(values, rng.random(5000)))
+    assert np.array_equal(mapped, np.round(mapped))
+    assert set(mapped) <= set(range(10)) - {3, 4, 5, 6, 7, 8, 9} | set(range(3, 10))
 
 
-def test_an_integer_spike_is_one_mode_and_a_zero_inflated_tail_survives_the_noise() -> None:
+def _codec(frame: pd.DataFrame, spec: ColumnSpec) -> NumericDomain:
+    codec = TableCodec.fit(
+        frame,
+        [spec],
+        noise=NoiseLevels(15.0, 30.0),
+        threshold_delta=1e-9,
+        rng=np.random.default_rng(3),
+        charge=lambda *_: None,
+        frequencies=True,
+    )
+    domain = codec.domains[0]
+    assert isinstance(domain, NumericDomain)
+    return domain
+
+
+def test_an_integer_spike_is_one_mode_and_a_zero_spike_maps_onto_exactly_zero() -> None:
     rng = np.random.default_rng(3)
     hours = np.where(rng.random(20_000) < 0.5, 40, rng.integers(1, 99, size=20_000))
-    summary = dp_numeric_summary(
-        hours.astype(float), bounds=None, n_modes=10, sigma=30.0, rng=rng, integer=True
-    )
-    assert (39.5, 40.5) in set(itertools.pairwise(summary.edges))
-    knots, cdf = np.asarray(summary.cdf[0]), np.asarray(summary.cdf[1])
-    assert np.interp(40.5, knots, cdf) - np.interp(39.5, knots, cdf) == pytest.approx(
-        np.mean(hours == 40), abs=0.01
-    )
-    # 90 % zeros, the rest three decades away: the tail is far from the spike, not noise.
+    domain = _codec(pd.DataFrame({"h": hours}), ColumnSpec("h", "numeric", integer=True))
+    edges = mode_edges(domain, n_modes=10)
+    assert (39.5, 40.5) in set(itertools.pairwise(edges))
+    mass = released_cdf(domain, np.asarray([40.5])) - released_cdf(domain, np.asarray([39.5]))
+    assert float(mass[0]) == pytest.approx(np.mean(hours == 40), abs=0.01)
+    # 90 % zeros, the rest three decades away, not integers: the zeros are an atom, a mode of
+    # their own, and quantile mapping puts them on exactly 0.
     gain = np.where(rng.random(20_000) < 0.9, 0.0, rng.uniform(2_000, 9_000, size=20_000))
-    summary = dp_numeric_summary(gain, bounds=None, n_modes=10, sigma=30.0, rng=rng, integer=True)
-    assert summary.high >= 9_000
-    assert summary.edges[:2] == (-0.5, 0.5)  # the spike at 0 is a mode of its own
-    # Not integers: the spike still maps onto exactly 0.
-    summary = dp_numeric_summary(gain, bounds=None, n_modes=10, sigma=30.0, rng=rng)
-    mapped = match_quantiles(
-        rng.normal(size=1000),
-        knots=np.asarray(summary.cdf[0]),
-        cdf=np.asarray(summary.cdf[1]),
-        jitter=rng.random(1000),
-    )
+    domain = _codec(pd.DataFrame({"g": gain}), ColumnSpec("g", "numeric"))
+    edges = mode_edges(domain, n_modes=10)
+    assert edges[0] == 0.0
+    assert edges[1] < 1e-6
+    mapped = domain.quantile(rank_levels(rng.normal(size=1000), rng.random(1000)))
     assert np.mean(mapped == 0.0) == pytest.approx(0.9, abs=0.02)
-    assert mapped.max() >= 8_000
+    assert mapped.max() >= 4_000
 
 
 def test_targets_are_the_stored_dp_releases_not_the_data() -> None:
-    table, specs = make_table(), [s for s in make_specs() if s.kind != "identifier"]
+    table, specs = make_table(), make_specs()
     transformer = DataTransformer()
-    noise = HistogramNoise(sigma=5.0, threshold_delta=1e-6, epsilon=1.0)
+    noise = HistogramNoise(levels=NoiseLevels(5.0, 10.0), threshold_delta=1e-6, epsilon=1.0)
     transformer.fit(table, columns=specs, noise=noise, rng=np.random.default_rng(0))
     targets = released_targets(transformer)
-    assert len(targets) == len(specs)  # every column here has a released marginal
-    colour = next(c for c in transformer.columns if c["name"] == "colour")
-    freq = np.asarray(colour["frequencies"])
-    np.testing.assert_allclose(targets[2].shares, freq / freq.sum())
-    assert freq[colour["categories"].index("red")] != (table["colour"] == "red").sum()
-    income = next(c for c in transformer.columns if c["name"] == "income")
-    assert income["cdf_p"][0] == 0
-    assert income["cdf_p"][-1] == pytest.approx(1.0)
+    # Every modelled column has a released marginal; nullable numbers a missing share too.
+    assert len(targets) == len(transformer.encodings) + 1
+    colour = next(
+        e for e in transformer.encodings if isinstance(e, CategoricalDomain) and e.name == "colour"
+    )
+    freq = np.asarray(colour.counts)
+    [_target] = [
+        t for t in targets if t.dim == colour.size and np.allclose(t.shares, freq / freq.sum())
+    ]
+    assert freq[colour.categories.index("red")] != (table["colour"] == "red").sum()
+    income = next(e for e in transformer.encodings if isinstance(e, NumericEncoding))
+    assert released_cdf(income.domain, np.asarray([income.domain.low]))[0] == 0
     # Offsets come from the generator's logits and those targets only: rows whose numeric
     # value is generated missing do not count towards the mode shares.
     logits = transformer.transform(table).astype(np.float32)
@@ -117,25 +155,33 @@ def calibrated_and_raw() -> tuple[pd.DataFrame, pd.DataFrame, DPCTGANSynthesizer
 
 def test_sampling_matches_the_released_category_shares(calibrated_and_raw) -> None:
     calibrated, raw, model = calibrated_and_raw
-    col = next(c for c in model._require_fitted()[0].columns if c["name"] == "member")
-    target = np.maximum(np.asarray(col["frequencies"]), 0)
+    col = next(
+        e
+        for e in model._require_fitted()[0].encodings
+        if isinstance(e, CategoricalDomain) and e.name == "member"
+    )
+    target = np.maximum(np.asarray(col.counts), 0)
     target = target / target.sum()
 
     def gap(frame: pd.DataFrame) -> float:
-        got = [np.mean(frame["member"].astype(str) == c) for c in col["categories"]]
+        got = [np.mean(frame["member"].astype(str) == c) for c in col.categories]
         return float(np.abs(np.asarray(got) - target).max())
 
     assert gap(calibrated) < 0.02
     assert gap(calibrated) < gap(raw)
 
 
-def test_sampling_maps_numeric_values_onto_the_released_cdf(calibrated_and_raw) -> None:
+def test_sampling_maps_numeric_values_onto_the_released_distribution(calibrated_and_raw) -> None:
     calibrated, _, model = calibrated_and_raw
-    col = next(c for c in model._require_fitted()[0].columns if c["name"] == "age")
+    col = next(
+        e
+        for e in model._require_fitted()[0].encodings
+        if isinstance(e, NumericEncoding) and e.domain.name == "age"
+    )
     values = calibrated["age"].dropna().to_numpy(dtype=float)
-    grid = np.asarray(col["cdf_x"])
-    empirical = np.searchsorted(np.sort(values), grid, side="right") / len(values)
-    assert np.abs(empirical - np.asarray(col["cdf_p"])).max() < 0.03
+    grid = np.asarray(col.domain.edges)
+    empirical = np.searchsorted(np.sort(values), grid, side="left") / len(values)
+    assert np.abs(empirical - released_cdf(col.domain, grid)).max() < 0.03
 
 
 def test_the_offsets_survive_save_and_load(calibrated_and_raw) -> None:

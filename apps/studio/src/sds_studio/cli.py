@@ -25,6 +25,7 @@ from sds_common.telemetry import configure_logging
 from sds_studio.client import StudioClient, StudioError
 from sds_studio.embedded import build_app, embedded_settings
 from sds_studio.main_job import MainJob, MainJobOptions
+from sds_studio.schema_review import declaration_body, schema_view
 
 app = typer.Typer(no_args_is_help=True, help="Synthetic Data Studio command line.")
 console = Console()
@@ -216,6 +217,50 @@ def download(
     async def action(client: StudioClient) -> None:
         path = f"/synthetic-datasets/{synthetic_dataset_id}/download?format={fmt}"
         console.print(f"wrote {await client.download(path, out)}")
+
+    _run(url, data_dir, action)
+
+
+@app.command()
+def schema(
+    dataset_id: str,
+    columns: Annotated[
+        list[str] | None, typer.Argument(help="with --accept: the columns to declare")
+    ] = None,
+    accept: Annotated[
+        bool,
+        typer.Option(
+            "--accept",
+            help="declare the proposal as shown: alone for every column, or --accept COLUMN...",
+        ),
+    ] = False,
+    target_classes: Annotated[
+        bool | None,
+        typer.Option(
+            "--public-target-classes/--private-target-classes",
+            help="the target's class labels are public (the default) or found under DP",
+        ),
+    ] = None,
+    url: Url = "http://127.0.0.1:8000",
+    data_dir: DataDir = Path(".sds"),
+) -> None:
+    """Review the schema and the proposal of public metadata; --accept declares it."""
+    if columns and not accept:
+        raise typer.BadParameter("name columns after --accept (sds schema DATASET --accept age)")
+
+    async def action(client: StudioClient) -> None:
+        path = f"/datasets/{dataset_id}/schema"
+        shown = await client.get(path)
+        if accept or target_classes is not None:
+            try:
+                body = declaration_body(
+                    shown, accept=(columns or None) if accept else [], target_public=target_classes
+                )
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc)) from None
+            await client.call("PUT", f"/datasets/{dataset_id}/public-metadata", json=body)
+            shown = await client.get(path)
+        console.print(schema_view(shown))
 
     _run(url, data_dir, action)
 

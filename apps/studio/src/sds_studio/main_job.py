@@ -14,11 +14,14 @@ from rich.table import Table
 from sds_studio.client import StudioClient, StudioError
 
 HEADLINES = (
+    ("validity", "validity (worst column; 1 = only values a real column could hold)"),
     ("fidelity", "fidelity (0 to 1, higher is better)"),
+    ("baseline_fidelity", "fidelity of the independent-columns baseline"),
     ("column_shapes", "column shapes"),
     ("column_pairs", "column pair trends"),
     ("utility_tstr_auc", "ML utility: train synthetic, test real (ROC-AUC)"),
     ("utility_trtr_auc", "ML utility: train real, test real (ROC-AUC)"),
+    ("baseline_utility_tstr_auc", "ML utility: train baseline, test real (ROC-AUC)"),
     ("dcr_share", "rows closer to training than to holdout (≈0.5 is ideal)"),
     ("mia_auc", "membership-inference attack AUC (≈0.5 is ideal)"),
     ("mia_epsilon_lower_bound", "empirical ε lower bound from the attack"),

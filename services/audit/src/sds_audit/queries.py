@@ -23,7 +23,13 @@ _IN_CHUNK: Final = 5000
 CSV_COLUMNS: Final = tuple(column.name for column in audit_log.c)
 #: Events of a dataset's own life (not of one of its generators): part of every generator's trail.
 _DATASET_LIFE: Final = frozenset(
-    {"DatasetUploaded", "DatasetProfiled", "DatasetRejected", "DatasetDeleted"}
+    {
+        "DatasetUploaded",
+        "DatasetProfiled",
+        "DatasetRejected",
+        "DatasetDeleted",
+        "PublicMetadataDeclared",
+    }
 )
 
 

@@ -21,10 +21,12 @@ from sds_common.events.datasets import (
 )
 from sds_common.runtime.service import Service
 from sds_common.storage import ObjectStore
+from sds_common.tables.public_metadata import PROPOSAL_NAME, proposal_key
 from sds_datasets.config import datasets_settings
 from sds_datasets.domain.errors import DatasetError
 from sds_datasets.domain.limits import Limits
 from sds_datasets.domain.pipeline import PreparedDataset, prepare_dataset
+from sds_datasets.domain.proposal import write_proposal
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,7 @@ class OutputKeys:
     train: str
     holdout: str
     profile: str
+    proposal: str
 
     @classmethod
     def of(cls, dataset_id: UUID) -> OutputKeys:
@@ -47,11 +50,12 @@ class OutputKeys:
             train=f"{base}/train.parquet",
             holdout=f"{base}/holdout.parquet",
             profile=f"{base}/profile.json",
+            proposal=proposal_key(f"{base}/profile.json"),
         )
 
     def all(self) -> tuple[str, ...]:
         """Every key, in the order they are written."""
-        return (self.table, self.train, self.holdout, self.profile)
+        return (self.table, self.train, self.holdout, self.profile, self.proposal)
 
 
 class ProfileUpload:
@@ -85,8 +89,19 @@ class ProfileUpload:
                     target_column=event.target_column,
                     limits=self._limits,
                     expected_sha256=event.sha256,
+                    overrides=event.column_overrides,
+                )
+                # The schema review's proposal (not DP, owner-only like the profile).
+                await asyncio.to_thread(
+                    write_proposal,
+                    prepared,
+                    target_column=event.target_column,
+                    path=workdir / PROPOSAL_NAME,
                 )
                 await self._store(prepared, keys)
+                await self._storage.upload_from(
+                    keys.proposal, workdir / PROPOSAL_NAME, content_type="application/json"
+                )
             except DatasetError as error:
                 await self._discard(keys)
                 log.info("dataset %s rejected: %s", event.dataset_id, error.code)
@@ -132,6 +147,7 @@ def _profiled(event: DatasetUploaded, prepared: PreparedDataset, keys: OutputKey
                 missing_fraction=column.missing_fraction,
                 distinct=column.distinct,
                 pii=column.pii,
+                format=column.format,
             )
             for column in prepared.columns
         ),

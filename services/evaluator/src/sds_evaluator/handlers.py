@@ -1,5 +1,10 @@
 """What the evaluator does for each event: learn datasets and generators, queue evaluations.
 
+A dataset is stored with its columns as ``DatasetProfiled`` (version 2) carries them, each with
+its ``format`` (how the values were written; None for a dataset profiled at version 1, which the
+consumer upcasts), and its declared target: the evaluation checks validity against the formats
+and scores utility for that target only.
+
 Every generated synthetic dataset is evaluated automatically under a derived id
 (``sds_common.ids.evaluation_id_for``); ``EvaluationRequested`` asks for another evaluation.
 """

@@ -1,4 +1,4 @@
-"""What the trainer does for each event: record datasets, queue trainings and samplings.
+"""What the trainer does for each event: record datasets and declarations, queue trainings.
 
 Handlers only record facts and queue durable jobs (``jobs/``) in the consumer's transaction:
 training takes minutes and must survive a crash, so it never runs inside an event handler.
@@ -22,13 +22,14 @@ from sds_common.events import (
     Event,
     GenerationFailed,
     GenerationRequested,
+    PublicMetadataDeclared,
     TrainingCancelRequested,
     TrainingFailed,
     TrainingRequested,
 )
 from sds_common.jobs import enqueue, request_cancel
 from sds_common.runtime.service import Service
-from sds_trainer.adapters.orm import datasets, generators, jobs
+from sds_trainer.adapters.orm import datasets, generators, jobs, public_metadata
 from sds_trainer.config import trainer_settings
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,22 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
             update(datasets).where(datasets.c.id == str(event.dataset_id)).values(status="deleted")
         )
 
+    async def metadata_declared(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
+        assert isinstance(event, PublicMetadataDeclared)
+        # Every version is kept: a training uses the one its request names.
+        await uow.session.execute(
+            _insert(uow)(public_metadata)
+            .values(
+                dataset_id=str(event.dataset_id),
+                version=event.declaration_version,
+                columns={k: v.model_dump(mode="json") for k, v in event.columns.items()},
+                target_classes_public=event.target_classes_public,
+                declared_by=envelope.actor,
+                declared_at=envelope.occurred_at,
+            )
+            .on_conflict_do_nothing(index_elements=["dataset_id", "version"])
+        )
+
     async def training_requested(envelope: Envelope, event: Event, uow: UnitOfWork) -> None:
         assert isinstance(event, TrainingRequested)
         generator_id = str(event.generator_id)
@@ -116,6 +133,9 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
     return [
         Subscription.of(DatasetProfiled, dataset_profiled, name="trainer.dataset_profiled"),
         Subscription.of(DatasetDeleted, dataset_deleted, name="trainer.dataset_deleted"),
+        Subscription.of(
+            PublicMetadataDeclared, metadata_declared, name="trainer.public_metadata_declared"
+        ),
         Subscription.of(
             TrainingRequested,
             training_requested,

@@ -37,6 +37,7 @@ from sds_common.events.privacy import (
     PrivacyBudgetReserved,
     PrivacyBudgetSpent,
     PrivacySpec,
+    PublicMetadataDeclared,
 )
 from sds_common.events.training import (
     GenerationFailed,
@@ -79,6 +80,7 @@ __all__ = [
     "PrivacyBudgetSpent",
     "PrivacySpec",
     "ProjectMembershipChanged",
+    "PublicMetadataDeclared",
     "SyntheticDataDownloaded",
     "SyntheticDataGenerated",
     "TrainingCancelRequested",

@@ -1,4 +1,4 @@
-"""Events of the ``privacy`` topic (the budget ledger), keyed by dataset id."""
+"""Events of the ``privacy`` topic (the budget ledger, declared metadata), keyed by dataset id."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from sds_common.events import topics
 from sds_common.events.base import Event
+from sds_common.tables.public_metadata import DeclaredColumn
 
 
 class PrivacySpec(BaseModel):
@@ -85,3 +86,23 @@ class DpConfigRejected(_PrivacyEvent):
     dataset_id: UUID
     generator_id: UUID
     reasons: tuple[str, ...]
+
+
+class PublicMetadataDeclared(_PrivacyEvent):
+    """A dataset's owner declared public metadata after the schema review.
+
+    The envelope's ``actor`` declared it, at its ``occurred_at``. Each declaration replaces the
+    dataset's previous one (its ``declaration_version`` is one more); a training names the version
+    in force when it was requested, and uses that one (see ``TrainingRequested``).
+    """
+
+    event_type = "PublicMetadataDeclared"
+    dataset_id: UUID
+    declaration_version: int = Field(ge=1)
+    columns: dict[str, DeclaredColumn] = Field(
+        default_factory=dict, description="the declared columns (none: everything found under DP)"
+    )
+    target_classes_public: bool = Field(
+        default=True,
+        description="the target's class labels are public (false: found under DP)",
+    )

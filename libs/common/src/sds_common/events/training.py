@@ -25,6 +25,15 @@ class TrainingRequested(_GeneratorEvent):
     method: str
     params: dict[str, JsonValue] = Field(default_factory=dict)
     privacy: PrivacySpec | None = None
+    public_metadata_version: int | None = Field(
+        default=None,
+        ge=1,
+        description=(
+            "the dataset's declared public metadata in force when the training was requested "
+            "(PublicMetadataDeclared.declaration_version); None: none declared. Producers "
+            "before it existed leave it out"
+        ),
+    )
 
 
 class TrainingStarted(_GeneratorEvent):

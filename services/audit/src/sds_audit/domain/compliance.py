@@ -151,7 +151,7 @@ def _anonymisation(history: GeneratorHistory) -> tuple[str, Assessment]:
         f"{number(g.parameters.get('delta'))})-differential privacy over the whole release, "
         "preprocessing included: whether any one person was in the data changes the chance of "
         f"any output by at most e^ε ≈ {number(2.718281828459045**epsilon)}. No synthetic row "
-        "is a record of a real person. " + _risk_text(history)
+        "is a record of a real person. " + (f"{g.given} " if g.given else "") + _risk_text(history)
     )
     if contradicted:
         return evidence, "does not support"
@@ -291,6 +291,7 @@ _MILESTONES: Final = frozenset(
         "DatasetUploaded",
         "DatasetProfiled",
         "DatasetDeleted",
+        "PublicMetadataDeclared",
         "TrainingRequested",
         "ModelTrained",
         "TrainingFailed",

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Final
 
 from sds_audit.domain.compliance import Fact, Integrity, ModelCard
+from sds_audit.domain.declared import declared_summary
 from sds_audit.domain.report import GeneratorHistory
 from sds_audit.domain.trail import number
 
@@ -73,7 +74,7 @@ def model_card(
             ),
             Fact(
                 label="Declared public metadata (no ε spent)",
-                value=", ".join(training.public_metadata_columns) or "none",
+                value=declared_summary(history.public_metadata),
             ),
         ]
         if dataset is not None
@@ -87,6 +88,8 @@ def model_card(
     ]
     privacy += [Fact(label=p.label, value=p.value) for p in guarantee.explained]
     privacy.append(Fact(label="Meaning", value=guarantee.meaning))
+    if guarantee.given:
+        privacy.append(Fact(label="Holds given", value=guarantee.given))
     evaluation = [
         Fact(label=f"{e.evaluation_id}: {key}", value=number(value))
         for e in history.evaluations

@@ -47,6 +47,8 @@ PRIVACY_FIELDS: Final = (
     "training_epsilon",
     "epochs",
     "batch_size",
+    "declaration_version",
+    "target_classes_public",
 )
 _PRIVACY_FIELD_SET: Final = frozenset(PRIVACY_FIELDS)
 #: The ``resource_type`` that flags a record of an event the log could not interpret, by why:
@@ -163,9 +165,15 @@ def privacy_of(event_type: str, payload: Mapping[str, Any]) -> dict[str, Any] | 
     """
     if event_type in _PRIVACY_REQUESTS:
         spec = payload.get("privacy")
+        declared = payload.get("public_metadata_version")
+        given = {} if declared is None else {"public_metadata_version": declared}
         if not isinstance(spec, Mapping):
-            return {"dp": False}
-        return {"dp": True, **{name: value for name, value in spec.items() if value is not None}}
+            return {"dp": False, **given}
+        return {
+            "dp": True,
+            **{name: value for name, value in spec.items() if value is not None},
+            **given,
+        }
     facts = {
         name: value
         for name, value in payload.items()

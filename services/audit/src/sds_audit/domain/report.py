@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict
 
 from sds_audit.domain.chain import ChainRecord, as_utc
+from sds_audit.domain.declared import DeclaredMetadata, declared_metadata, given_sentence
 from sds_audit.domain.trail import number, summarise
 from sds_common.privacy.explain import NON_DP_MEANING, DpParameters, dp_meaning, explain_parameters
 
@@ -88,6 +89,7 @@ class Guarantee(Out):
     parameters: dict[str, Any]
     meaning: str
     explained: list[ParameterOut]
+    given: str | None = None
 
 
 class BudgetEntry(Out):
@@ -140,6 +142,7 @@ class GeneratorHistory(Out):
     dataset: DatasetFacts | None
     training: TrainingFacts
     guarantee: Guarantee
+    public_metadata: list[DeclaredMetadata] = []
     budget: list[BudgetEntry]
     samples: list[SampleFacts]
     evaluations: list[EvaluationFacts]
@@ -198,12 +201,17 @@ def generator_history(generator_id: str, trail: Sequence[ChainRecord]) -> Genera
     spent = [r for r in own if r.event_type == "PrivacyBudgetSpent"]
     requested = next((r for r in own if r.event_type == "TrainingRequested"), None)
     guarantee = _guarantee(requested, spent[-1] if spent else None, training)
+    declared = declared_metadata(trail, requested)
+    if guarantee.differentially_private:
+        # What the guarantee takes as given: declared metadata is public, not protected.
+        guarantee = guarantee.model_copy(update={"given": given_sentence(declared)})
     return GeneratorHistory(
         generator_id=generator_id,
         project_id=next((r.project_id for r in own if r.project_id), None),
         dataset=_dataset(trail, own),
         training=training,
         guarantee=guarantee,
+        public_metadata=declared,
         budget=[_budget(r) for r in own if r.event_type.startswith("PrivacyBudget")],
         samples=_samples(trail, own),
         evaluations=[

@@ -84,6 +84,17 @@ def _spent(r: ChainRecord) -> str:
     )
 
 
+def _declared(r: ChainRecord) -> str:
+    p = r.payload
+    private = (
+        "; the target's classes kept private" if p.get("target_classes_public") is False else ""
+    )
+    return (
+        f"{r.actor} declared public metadata of {len(p['columns'])} column(s) "
+        f"(declaration {p['declaration_version']}){private}"
+    )
+
+
 def _evaluated(r: ChainRecord) -> str:
     scores = r.payload.get("scores", {})
     shown = [
@@ -99,6 +110,7 @@ _SUMMARIES: Final[Mapping[str, Summary]] = {
     "DatasetProfiled": _profiled,
     "DatasetRejected": lambda r: f"upload rejected ({r.payload['code']}): {r.payload['message']}",
     "DatasetDeleted": lambda r: f"dataset deleted ({r.payload.get('reason', 'no reason given')})",
+    "PublicMetadataDeclared": _declared,
     "TrainingRequested": _requested,
     "DpConfigRejected": lambda r: "DP settings refused: " + "; ".join(r.payload["reasons"]),
     "PrivacyBudgetReserved": lambda r: (

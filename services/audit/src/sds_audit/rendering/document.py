@@ -110,6 +110,23 @@ def privacy_report_document(report: PrivacyReport) -> Document:
     if g.requested:
         asked = ", ".join(f"{k} = {v}" for k, v in g.requested.items())
         guarantee.append(Para(f"Asked for: {asked}.", "note"))
+    if g.given:
+        guarantee.append(Para(g.given))
+    if h.public_metadata:
+        guarantee.append(
+            Grid(
+                header=("Declared in", "By", "When (UTC)", "What is public"),
+                rows=tuple(
+                    (
+                        d.source + (f" {d.version}" if d.version is not None else ""),
+                        d.declared_by or "not recorded",
+                        _time(d.declared_at),
+                        "; ".join(d.columns) or "column kinds only",
+                    )
+                    for d in h.public_metadata
+                ),
+            )
+        )
     budget = Grid(
         header=("When (UTC)", "Entry", "ε", "δ", "Budget left (ε)", "Reason"),
         rows=tuple(

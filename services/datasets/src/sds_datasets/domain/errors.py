@@ -24,6 +24,8 @@ RAGGED_ROWS: Final = "ragged_rows"
 UNKNOWN_TARGET: Final = "unknown_target"
 EMPTY_TARGET: Final = "empty_target"
 CHECKSUM_MISMATCH: Final = "checksum_mismatch"
+UNKNOWN_COLUMN: Final = "unknown_column"
+BAD_OVERRIDE: Final = "bad_override"
 
 
 class DatasetError(Exception):

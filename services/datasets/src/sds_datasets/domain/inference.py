@@ -2,32 +2,34 @@
 
 Heuristics, in the order they are tried (the first that fits wins):
 
-1. **missing**: surrounding blanks are stripped and the markers ``"" NA N/A null NULL None NaN ?
-   -`` (and a few case variants) count as missing. A column with no value left is dropped by the
-   caller, with a warning.
+1. **missing**: surrounding blanks are stripped; which texts then mean "missing" depends on the
+   column (:mod:`sds_datasets.domain.markers`): in a column that turns out to hold numbers, dates
+   or booleans every conventional marker (``NA``, ``null``, ``None``, ``?``, ``-``...); in a text
+   column only the empty field and machine null tokens, so ``none`` there is a category. A column
+   with no value left is dropped by the caller, with a warning.
 2. **boolean**: every value is one side of a single pair: true/false, yes/no, t/f, y/n, 0/1
    (case-insensitive), or a numeric column holding only 0 and 1.
 3. **numeric**: at least 99% of the values parse as finite numbers (the rest become missing, with
    a warning). Values with a leading zero (``007``, ``02134``) are codes, not numbers, so such a
-   column stays a string column. A column of whole numbers is flagged integer. Numeric codes with
-   few distinct values (education-num 1..16) stay numeric integers: their order means something.
-   An integer column whose values are all distinct and whose name says id (``id``, ``user_id``,
-   ``key``, ``uuid``) is an **identifier**.
+   column stays a string column, as does one of whole numbers too long for a float to hold
+   exactly (card or account numbers). A column of whole numbers written without a decimal point
+   (or an integer Parquet column) is integer; ``3.0`` is a float. Numeric codes with few distinct
+   values (education-num 1..16) stay numeric integers: their order means something. Integer
+   columns may be **identifiers** (row keys) by the rules of :mod:`sds_datasets.domain.keys`.
 4. **datetime**: one format (ISO 8601 or a common day/month/year one) parses at least 95% of
    the values; ties go to the format listed first.
-5. **identifier** when 95% of the values look like UUIDs.
-6. **categorical** when the distinct count is at most max(20, 5% of the non-missing values).
-7. **identifier** when values are nearly unique (≥ 95% distinct), short (median ≤ 64 characters)
-   and not prose (fewer than 4 words on average): names, emails, order numbers.
-8. **text** when values are long (30+ characters on average) or prose (4+ words on average).
-9. **categorical** when the distinct count is within the configured category limit.
-10. otherwise the column is refused: ``too_many_categories`` names it and its cardinality.
+5. text columns are **identifiers**, **categorical** or **text** by the rules of
+   :mod:`sds_datasets.domain.keys`, or refused (``too_many_categories``).
+
+The owner's override (``ColumnOverride``) replaces the missing-value rule here and forces the
+kind afterwards (:mod:`sds_datasets.domain.overrides`). Every column records why it got its kind
+(``reason``) and, once the kind is final, its format (:func:`with_format`).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
+from collections.abc import Collection
+from dataclasses import dataclass, field, replace
 from typing import Final, Literal
 
 import numpy as np
@@ -35,14 +37,24 @@ import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sds_datasets.domain.errors import TOO_MANY_CATEGORIES, DatasetError, DatasetWarning
+from sds_common.tables import ColumnFormat
+from sds_datasets.domain.errors import DatasetWarning
+from sds_datasets.domain.formats import detect_format
+from sds_datasets.domain.keys import all_distinct_floats, integer_key_reason, text_kind
 from sds_datasets.domain.limits import Limits
+from sds_datasets.domain.markers import (
+    RULE_DECLARED,
+    RULE_TEXT,
+    RULE_TYPED,
+    TEXT_NULL_TOKENS,
+    TYPED_MARKERS,
+    declared_markers,
+    marker_counts,
+    without_markers,
+)
 
 Kind = Literal["numeric", "categorical", "boolean", "datetime", "identifier", "text"]
 
-MISSING_MARKERS: Final = frozenset(
-    {"", "NA", "N/A", "n/a", "na", "null", "NULL", "Null", "None", "none", "NaN", "nan", "?", "-"}
-)
 BOOLEAN_PAIRS: Final = (
     ("true", "false"),
     ("yes", "no"),
@@ -70,25 +82,35 @@ DATETIME_FORMATS: Final = (
 )
 NUMERIC_PARSE_RATE: Final = 0.99
 DATETIME_PARSE_RATE: Final = 0.95
-UNIQUE_SHARE: Final = 0.95
-SMALL_CARDINALITY: Final = 20
-SMALL_CARDINALITY_SHARE: Final = 0.05
 _SAMPLE: Final = 1_000
-_UUID: Final = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
-_ID_NAME: Final = re.compile(r"(^|[^a-z])(id|uuid|guid|key)$|^id([^a-z]|$)|[a-z]Id$", re.I)
+_EXACT_INTEGERS: Final = 2**53
 _DATE_LIKE: Final = r"\d.*[-/.: ]|[A-Za-z]{3}.*\d"
 
 
 @dataclass(frozen=True)
 class InferredColumn:
-    """One column's kind and its values converted to the matching pandas dtype."""
+    """One column's kind, its values converted to the matching pandas dtype, and its format.
+
+    Attributes:
+        reason: why the column got its kind, in words (the profile's ``kind_reason``).
+        markers: the texts read as missing and how often, most frequent first.
+        missing_rule: which rule chose them (``typed``, ``text`` or ``declared``).
+        parse_format: the datetime pattern the values were parsed with.
+        written: the texts of a text source, blanks stripped (until the format is detected).
+        format: how the values were written; set once the kind is final (:func:`with_format`).
+    """
 
     name: str
     kind: Kind
     values: pd.Series
     integer: bool = False
-    datetime_format: str | None = None
+    parse_format: str | None = None
     warnings: tuple[DatasetWarning, ...] = field(default=())
+    reason: str = ""
+    markers: tuple[tuple[str, int], ...] = ()
+    missing_rule: str = RULE_TYPED
+    written: pd.Series | None = None
+    format: ColumnFormat | None = None
 
 
 def sample_values(present: pd.Series, size: int = _SAMPLE) -> pd.Series:
@@ -99,46 +121,113 @@ def sample_values(present: pd.Series, size: int = _SAMPLE) -> pd.Series:
     return present.iloc[np.sort(positions)]
 
 
-def normalise_text(series: pd.Series) -> pd.Series:
-    """Strip blanks and turn the missing-value markers into real missing values."""
-    text = series.astype(pd.StringDtype()).str.strip()
-    return text.mask(text.isin(MISSING_MARKERS))
-
-
-def infer_column(series: pd.Series, *, name: str, limits: Limits) -> InferredColumn | None:
+def infer_column(
+    series: pd.Series,
+    *,
+    name: str,
+    limits: Limits,
+    missing_markers: Collection[str] | None = None,
+) -> InferredColumn | None:
     """Decide the kind of one column; None when it holds no value at all.
 
+    Args:
+        series: the column as read (strings for text formats, typed for Parquet).
+        name: the column's name.
+        limits: the category limit.
+        missing_markers: the owner's markers for this column, replacing the default rule.
+
     Raises:
-        DatasetError: ``too_many_categories`` (heuristic 10 of the module docstring).
+        DatasetError: ``too_many_categories``.
     """
-    if pd.api.types.is_bool_dtype(series.dtype):
-        values = series.astype(pd.BooleanDtype())
-        return None if values.isna().all() else InferredColumn(name, "boolean", values)
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return None if series.isna().all() else InferredColumn(name, "datetime", series)
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        numbers = pd.to_numeric(series, errors="coerce").astype("float64")
-        numbers = numbers.where(np.isfinite(numbers))
-        return None if numbers.isna().all() else _numeric(numbers, name=name, warnings=())
-    text = normalise_text(series)
-    present = text.dropna()
-    if present.empty:
-        return None
-    return (
-        _boolean(text, present, name=name)
-        or _numeric_text(text, present, name=name)
-        or _datetime(text, present, name=name)
-        or _strings(text, present, name=name, limits=limits)
+    if _typed_source(series):
+        return _typed(series, name=name)
+    declared = None if missing_markers is None else declared_markers(missing_markers)
+    text = series.astype(pd.StringDtype()).str.strip()
+    column = _from_text(text, name=name, limits=limits, declared=declared)
+    return None if column is None else replace(column, written=text)
+
+
+def with_format(column: InferredColumn, *, source_type: str) -> InferredColumn:
+    """``column`` with its format detected, and without the written texts it no longer needs."""
+    found = detect_format(
+        column.values,
+        kind=column.kind,
+        written=column.written,
+        source_type=source_type,
+        markers=tuple(marker for marker, _ in column.markers),
+        parse_format=column.parse_format,
+    )
+    return replace(column, format=found, written=None)
+
+
+def _typed_source(series: pd.Series) -> bool:
+    dtype = series.dtype
+    return bool(
+        pd.api.types.is_bool_dtype(dtype)
+        or pd.api.types.is_datetime64_any_dtype(dtype)
+        or pd.api.types.is_numeric_dtype(dtype)
     )
 
 
-def _boolean(text: pd.Series, present: pd.Series, *, name: str) -> InferredColumn | None:
+def _typed(series: pd.Series, *, name: str) -> InferredColumn | None:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        values = series.astype(pd.BooleanDtype())
+        if values.isna().all():
+            return None
+        return InferredColumn(name, "boolean", values, reason="a boolean column of the file")
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        if series.isna().all():
+            return None
+        return InferredColumn(name, "datetime", series, reason="a date/time column of the file")
+    numbers = pd.to_numeric(series, errors="coerce").astype("float64")
+    numbers = numbers.where(np.isfinite(numbers))
+    if numbers.isna().all():
+        return None
+    integer = pd.api.types.is_integer_dtype(series.dtype)
+    return _numeric(numbers, name=name, integer=integer, warnings=())
+
+
+def _from_text(
+    text: pd.Series, *, name: str, limits: Limits, declared: frozenset[str] | None
+) -> InferredColumn | None:
+    markers = TYPED_MARKERS if declared is None else declared
+    rule = RULE_TYPED if declared is None else RULE_DECLARED
+    masked = without_markers(text, markers)
+    present = masked.dropna()
+    if not present.empty:
+        typed = (
+            boolean_column(masked, present, name=name)
+            or _numeric_text(masked, present, name=name)
+            or datetime_column(masked, present, name=name)
+        )
+        if typed is not None:
+            return replace(typed, markers=marker_counts(text, markers), missing_rule=rule)
+    markers = TEXT_NULL_TOKENS if declared is None else declared
+    rule = RULE_TEXT if declared is None else RULE_DECLARED
+    masked = without_markers(text, markers)
+    present = masked.dropna()
+    if present.empty:
+        return None
+    kind, reason = text_kind(present, sample_values(present), name=name, limits=limits)
+    return InferredColumn(
+        name,
+        kind,
+        masked,
+        reason=reason,
+        markers=marker_counts(text, markers),
+        missing_rule=rule,
+    )
+
+
+def boolean_column(text: pd.Series, present: pd.Series, *, name: str) -> InferredColumn | None:
+    """``text`` as booleans when every present value is one side of one pair (heuristic 2)."""
     lowered = present.str.lower()
     seen = set(lowered.unique()[:3].tolist())
     for true, false in BOOLEAN_PAIRS:
         if seen <= {true, false}:
             values = text.str.lower().map({true: True, false: False}).astype(pd.BooleanDtype())
-            return InferredColumn(name, "boolean", values)
+            reason = f"every value is {true!r} or {false!r} (any case): a boolean"
+            return InferredColumn(name, "boolean", values, reason=reason)
     return None
 
 
@@ -148,7 +237,7 @@ def _numeric_text(text: pd.Series, present: pd.Series, *, name: str) -> Inferred
     # Coercing words is slow (one failed parse each): a sample rules most string columns out.
     if pd.to_numeric(sample_values(present), errors="coerce").notna().mean() < 0.9:
         return None
-    numbers = _to_float(text)
+    numbers = to_float(text)
     numbers = numbers.where(np.isfinite(numbers))
     parsed = int(numbers.notna().sum())
     if parsed < NUMERIC_PARSE_RATE * len(present):
@@ -165,10 +254,15 @@ def _numeric_text(text: pd.Series, present: pd.Series, *, name: str) -> Inferred
                 column=name,
             ),
         )
-    return _numeric(numbers, name=name, warnings=warnings)
+    # Whole numbers written with a point or an exponent (3.0, 1e3) are floats, as written.
+    written_as_float = bool(present.str.contains(r"[.eE]", regex=True).any())
+    if not written_as_float and numbers.abs().max() >= _EXACT_INTEGERS:
+        return None  # digits beyond a float's precision (card or account numbers): text
+    return _numeric(numbers, name=name, integer=not written_as_float, warnings=warnings)
 
 
-def _to_float(text: pd.Series) -> pd.Series:
+def to_float(text: pd.Series) -> pd.Series:
+    """``text`` as floats; what is not a number becomes missing."""
     # Arrow's cast is an order of magnitude faster than pandas' parser but all-or-nothing; the
     # pandas parser is the fallback that turns the odd non-number into a missing value.
     try:
@@ -179,32 +273,44 @@ def _to_float(text: pd.Series) -> pd.Series:
 
 
 def _numeric(
-    numbers: pd.Series, *, name: str, warnings: tuple[DatasetWarning, ...]
+    numbers: pd.Series, *, name: str, integer: bool, warnings: tuple[DatasetWarning, ...]
 ) -> InferredColumn:
     present = numbers.dropna()
     if set(present.unique().tolist()) <= {0.0, 1.0} and present.nunique() == 2:
-        return InferredColumn(
-            name, "boolean", numbers.map({1.0: True, 0.0: False}).astype("boolean")
-        )
-    integer = bool((present == np.floor(present)).all() and present.abs().max() < 2**53)
+        values = numbers.map({1.0: True, 0.0: False}).astype("boolean")
+        reason = "every value is 0 or 1: a boolean"
+        return InferredColumn(name, "boolean", values, reason=reason, warnings=warnings)
+    integer = bool(integer and (present == np.floor(present)).all() and present.abs().max() < 2**53)
     values = numbers.astype(pd.Int64Dtype()) if integer else numbers
-    if integer and _ID_NAME.search(name) and present.is_unique and len(present) == len(numbers):
-        return InferredColumn(name, "identifier", values, integer=True, warnings=warnings)
-    return InferredColumn(name, "numeric", values, integer=integer, warnings=warnings)
+    if integer:
+        key = integer_key_reason(present, name=name)
+        if key is not None:
+            return InferredColumn(
+                name, "identifier", values, integer=True, reason=key, warnings=warnings
+            )
+        reason = "whole numbers: an integer column"
+    elif all_distinct_floats(present):
+        reason = "numbers with fractions, all distinct: a measurement, not a key"
+    else:
+        reason = "numbers with fractions: a float column"
+    return InferredColumn(
+        name, "numeric", values, integer=integer, reason=reason, warnings=warnings
+    )
 
 
-def _datetime(text: pd.Series, present: pd.Series, *, name: str) -> InferredColumn | None:
+def datetime_column(text: pd.Series, present: pd.Series, *, name: str) -> InferredColumn | None:
+    """``text`` as datetimes when one known format parses it (heuristic 4)."""
     sample = sample_values(present)
     if sample.str.contains(_DATE_LIKE).mean() < DATETIME_PARSE_RATE:
         return None
     best, best_rate = None, 0.0
     for fmt in DATETIME_FORMATS:
-        rate = float(_to_datetime(sample, fmt).notna().mean())
+        rate = float(_parse_dates(sample, fmt).notna().mean())
         if rate > best_rate:
             best, best_rate = fmt, rate
     if best is None or best_rate < DATETIME_PARSE_RATE:
         return None
-    values = _to_datetime(text, best)
+    values = _parse_dates(text, best)
     if values.notna().sum() < DATETIME_PARSE_RATE * len(present):
         return None
     warnings: tuple[DatasetWarning, ...] = ()
@@ -218,36 +324,14 @@ def _datetime(text: pd.Series, present: pd.Series, *, name: str) -> InferredColu
                 column=name,
             ),
         )
-    return InferredColumn(name, "datetime", values, datetime_format=best, warnings=warnings)
+    reason = f"{best_rate:.0%} of the values are dates written as {best}"
+    return InferredColumn(
+        name, "datetime", values, parse_format=best, warnings=warnings, reason=reason
+    )
 
 
-def _to_datetime(values: pd.Series, fmt: str) -> pd.Series:
+def _parse_dates(values: pd.Series, fmt: str) -> pd.Series:
     try:
         return pd.to_datetime(values, format=fmt, errors="coerce")
     except ValueError:  # mixed UTC offsets: bring them to one zone
         return pd.to_datetime(values, format=fmt, errors="coerce", utc=True)
-
-
-def _strings(text: pd.Series, present: pd.Series, *, name: str, limits: Limits) -> InferredColumn:
-    distinct = int(present.nunique())
-    sample = sample_values(present)
-    if sample.str.match(_UUID).mean() >= UNIQUE_SHARE:
-        return InferredColumn(name, "identifier", text)
-    if distinct <= max(SMALL_CARDINALITY, SMALL_CARDINALITY_SHARE * len(present)):
-        return InferredColumn(name, "categorical", text)
-    lengths = sample.str.len()
-    words = float((sample.str.count(r"\s+") + 1).mean())
-    if distinct >= UNIQUE_SHARE * len(present) and lengths.median() <= 64 and words < 4:
-        return InferredColumn(name, "identifier", text)
-    if lengths.mean() >= 30 or words >= 4:
-        return InferredColumn(name, "text", text)
-    if distinct <= limits.max_categories:
-        return InferredColumn(name, "categorical", text)
-    raise DatasetError(
-        TOO_MANY_CATEGORIES,
-        f"column {name!r} has {distinct:,} distinct values: too many for a categorical column "
-        f"(the limit is {limits.max_categories:,}), too repetitive for an identifier (only "
-        f"{distinct / len(present):.0%} distinct) and too short for free text; drop it, or "
-        "group rare values together",
-        column=name,
-    )

@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 from uuid import UUID
 
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq
 
+from sds_common.tables import ColumnFormat, ColumnOverride
 from sds_datasets.domain.delimited import delimiter_name, read_delimited
 from sds_datasets.domain.encoding import TextEncoding, to_utf8
 from sds_datasets.domain.errors import (
@@ -25,15 +28,22 @@ from sds_datasets.domain.errors import (
     DatasetWarning,
 )
 from sds_datasets.domain.header import MIN_COLUMNS
-from sds_datasets.domain.inference import InferredColumn, Kind, infer_column, sample_values
+from sds_datasets.domain.inference import (
+    InferredColumn,
+    Kind,
+    infer_column,
+    sample_values,
+    with_format,
+)
 from sds_datasets.domain.jsonl import read_jsonl
 from sds_datasets.domain.limits import Limits
+from sds_datasets.domain.overrides import check_override_columns, force_kind
 from sds_datasets.domain.parquet import read_parquet
 from sds_datasets.domain.pii import PiiFinding, detect_name, detect_values
 from sds_datasets.domain.profile import DP_NOTICE, column_profile
 from sds_datasets.domain.split import holdout_split
 
-PROFILE_VERSION: Final = 1
+PROFILE_VERSION: Final = 2
 _PII_VALUE_KINDS: Final = frozenset({"categorical", "identifier", "text", "numeric"})
 
 
@@ -46,6 +56,8 @@ class ColumnFacts:
     missing_fraction: float
     distinct: int
     pii: tuple[str, ...]
+    format: ColumnFormat | None = None
+    kind_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,8 @@ class _Loaded:
     frame: pd.DataFrame
     encoding: TextEncoding | None = None
     delimiter: str | None = None
+    #: Each column's Arrow type in a typed source (Parquet); text sources have none.
+    source_types: dict[str, str] = field(default_factory=dict)
 
 
 def prepare_dataset(
@@ -78,8 +92,12 @@ def prepare_dataset(
     target_column: str | None,
     limits: Limits,
     expected_sha256: str | None = None,
+    overrides: Mapping[str, ColumnOverride] | None = None,
 ) -> PreparedDataset:
     """Parse, check, type, profile and split the uploaded file ``source``.
+
+    ``overrides`` are the owner's declarations per column (missing-value markers, kind); each
+    must name a column of the table.
 
     Writes ``table.parquet``, ``train.parquet``, ``holdout.parquet`` and ``profile.json`` into
     ``workdir``. The result depends only on the file, the settings and the dataset id.
@@ -97,7 +115,11 @@ def prepare_dataset(
             f"the target column {target_column!r} is not in the table; its columns are {names}",
             column=target_column,
         )
-    columns, warnings = _infer(loaded.frame, target_column=target_column, limits=limits)
+    overrides = overrides or {}
+    check_override_columns(list(loaded.frame.columns), overrides)
+    columns, warnings = _infer(
+        loaded, target_column=target_column, limits=limits, overrides=overrides
+    )
     typed = pd.DataFrame({column.name: column.values for column in columns})
     findings = {column.name: _pii(column, limits=limits) for column in columns}
     stratify = (
@@ -144,9 +166,11 @@ def prepare_dataset(
                 kind=entry["kind"],
                 missing_fraction=entry["missing_fraction"],
                 distinct=entry["distinct"],
-                pii=tuple(dict.fromkeys(f.kind for f in findings[entry["name"]])),
+                pii=tuple(dict.fromkeys(f.kind for f in findings[column.name])),
+                format=column.format,
+                kind_reason=column.reason,
             )
-            for entry in entries
+            for entry, column in zip(entries, columns, strict=True)
         ),
         holdout_rows=len(split.holdout),
         table_path=paths["table"],
@@ -172,7 +196,9 @@ def _check_sha256(source: Path, expected: str) -> None:
 
 def _load(source: Path, *, workdir: Path, table_format: str, limits: Limits) -> _Loaded:
     if table_format == "parquet":
-        return _Loaded(frame=read_parquet(source, limits=limits))
+        frame = read_parquet(source, limits=limits)
+        types = {field.name.strip(): str(field.type) for field in pq.read_schema(source)}
+        return _Loaded(frame=frame, source_types=types)
     text = workdir / "source.utf8"
     encoding = to_utf8(source, text, declared=table_format)
     try:
@@ -185,14 +211,28 @@ def _load(source: Path, *, workdir: Path, table_format: str, limits: Limits) -> 
 
 
 def _infer(
-    frame: pd.DataFrame, *, target_column: str | None, limits: Limits
+    loaded: _Loaded,
+    *,
+    target_column: str | None,
+    limits: Limits,
+    overrides: Mapping[str, ColumnOverride],
 ) -> tuple[list[InferredColumn], list[DatasetWarning]]:
     columns: list[InferredColumn] = []
     warnings: list[DatasetWarning] = []
+    frame = loaded.frame
     for name in frame.columns:
-        column = infer_column(frame[name], name=name, limits=limits)
+        override = overrides.get(name)
+        column = infer_column(
+            frame[name],
+            name=name,
+            limits=limits,
+            missing_markers=None if override is None else override.missing_markers,
+        )
         if column is not None:
-            columns.append(column)
+            if override is not None and override.kind is not None and override.kind != column.kind:
+                column = force_kind(column, override.kind, limits=limits, override=override)
+            source_type = loaded.source_types.get(name, "text")
+            columns.append(with_format(column, source_type=source_type))
             continue
         if name == target_column:
             raise DatasetError(

@@ -39,11 +39,16 @@ def column_profile(column: InferredColumn, *, pii: list[PiiFinding]) -> dict[str
         "missing_fraction": _fraction(missing, n),
         "distinct": int(present.nunique()),
         "pii": [finding.as_json() for finding in pii],
+        "kind_reason": column.reason,
+        "missing_markers": [{"marker": m, "count": count} for m, count in column.markers],
+        "missing_rule": column.missing_rule,
     }
+    if column.format is not None:
+        entry["format"] = column.format.model_dump(mode="json", exclude_defaults=True)
     if column.kind == "numeric":
         entry["integer"] = column.integer
-    if column.datetime_format is not None:
-        entry["datetime_format"] = column.datetime_format
+    if column.format is not None and column.format.datetime_format is not None:
+        entry["datetime_format"] = column.format.datetime_format
     if pii:
         entry["values_withheld"] = "the column holds personal data"
     elif column.kind == "numeric":

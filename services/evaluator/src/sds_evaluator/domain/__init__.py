@@ -1,7 +1,9 @@
-"""Pure evaluation logic: fidelity, ML utility and empirical privacy-risk metrics, and reports.
+"""Pure evaluation logic: validity, fidelity, ML utility and empirical privacy-risk metrics.
 
-``evaluate`` turns (real training rows, real holdout rows, synthetic rows, schema) into an
+``evaluate`` turns (real training rows, real holdout rows, synthetic rows, schema, formats) into an
 ``EvaluationReport``; ``render_html`` turns that report into one self-contained HTML page.
+``validity.column_validity`` and ``baseline.independent_baseline`` stand on their own (the
+benchmark suite imports them).
 """
 
 from sds_evaluator.domain.evaluate import HEADLINE_KEYS, evaluate, headline_scores

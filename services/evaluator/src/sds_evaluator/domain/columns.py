@@ -216,19 +216,3 @@ def sample_rows(frame: pd.DataFrame, *, limit: int, seed: int) -> pd.DataFrame:
     if len(frame) <= limit:
         return frame.reset_index(drop=True)
     return frame.sample(n=limit, random_state=seed).reset_index(drop=True)
-
-
-def detect_target(columns: Sequence[ColumnInfo], real: pd.DataFrame) -> str | None:
-    """A plausible classification target: the last categorical/boolean column with 2-20 classes.
-
-    The last column wins because tables conventionally put the label there; a target somewhere
-    else is better declared than guessed.
-    """
-    for info in reversed(columns):
-        if info.kind not in {"categorical", "boolean"}:
-            continue
-        classes = pd.Series(to_labels(real[info.name], info.kind))
-        n = classes[classes != MISSING].nunique()
-        if 2 <= n <= 20:
-            return info.name
-    return None

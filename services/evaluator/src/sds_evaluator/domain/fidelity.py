@@ -76,9 +76,23 @@ def _worst_first(shapes: Sequence[ColumnShape], limit: int) -> list[int]:
 
 
 def _metric(
-    key: str, label: str, value: float | None, meaning: str, note: str | None = None
+    key: str,
+    label: str,
+    value: float | None,
+    meaning: str,
+    *,
+    note: str | None = None,
+    baseline: float | None = None,
 ) -> Metric:
-    return Metric(key=key, label=label, value=value, direction="higher", meaning=meaning, note=note)
+    return Metric(
+        key=key,
+        label=label,
+        value=value,
+        direction="higher",
+        meaning=meaning,
+        note=note,
+        baseline=baseline,
+    )
 
 
 def fidelity_section(
@@ -87,6 +101,7 @@ def fidelity_section(
     real_holdout: pd.DataFrame,
     synthetic: pd.DataFrame,
     columns: Sequence[ColumnInfo],
+    baseline: pd.DataFrame | None = None,
     config: EvaluationConfig,
     seed: int,
 ) -> FidelitySection:
@@ -97,6 +112,7 @@ def fidelity_section(
         real_holdout: unseen real rows, used only for the real-vs-real reference scores.
         synthetic: the generated rows.
         columns: the columns to score.
+        baseline: the independent-columns baseline table, scored on the same pairs.
         config: caps on pairs, plots and bins.
         seed: chooses the pairs scored on wide tables.
 
@@ -117,6 +133,9 @@ def fidelity_section(
     reference: FidelityScores | None = None
     if len(real_holdout) > 0:
         reference = _score(_prepare(real_train, real_holdout, columns, config), pairs)
+    floor: FidelityScores | None = None
+    if baseline is not None and len(baseline) > 0:
+        floor = _score(_prepare(real_train, baseline, columns, config), pairs)
     ref_note = "Real training rows compared with real holdout rows: what sampling noise allows."
     metrics = [
         _metric(
@@ -124,7 +143,9 @@ def fidelity_section(
             "Overall fidelity",
             scores.overall,
             "How closely the synthetic table resembles the real one, from 0 (nothing alike) to "
-            "1 (indistinguishable by these checks): the mean of the two scores below.",
+            "1 (indistinguishable by these checks): the mean of the two scores below. It "
+            "averages over columns, so read it beside validity, which no broken column escapes.",
+            baseline=floor.overall if floor else None,
         ),
         _metric(
             "column_shapes",
@@ -132,6 +153,7 @@ def fidelity_section(
             scores.shape_mean,
             "How well each column on its own keeps its real distribution (value ranges, "
             "category shares, missing values), averaged over columns.",
+            baseline=floor.shape_mean if floor else None,
         ),
         _metric(
             "column_pairs",
@@ -139,6 +161,7 @@ def fidelity_section(
             scores.pair_mean,
             "How well relationships between two columns survive (for example that age and "
             "income rise together), averaged over column pairs.",
+            baseline=floor.pair_mean if floor else None,
         ),
         _metric(
             "fidelity_reference",

@@ -11,11 +11,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from sds_common.events.datasets import ColumnKind
+from sds_evaluator.domain.validity_report import ColumnValidity, ValidityFlag
 
-REPORT_VERSION = 1
+#: 2: validity section, the independent-columns baseline beside scores, no auto-picked target.
+REPORT_VERSION = 2
 
 Direction = Literal["higher", "lower", "target"]
 SectionStatus = Literal["ok", "skipped"]
+UtilityStatus = Literal["ok", "skipped", "no_target"]
 TaskKind = Literal["binary", "multiclass", "regression"]
 
 
@@ -76,6 +79,8 @@ class Metric(_Frozen):
         target: the ideal value when ``direction`` is "target".
         meaning: what the number says, in plain words for a data owner.
         note: caveat or reason for a missing value.
+        baseline: the same score of the independent-columns baseline (every column sampled on
+            its own from the real training rows); ``value - baseline`` is what the model adds.
     """
 
     key: str
@@ -85,6 +90,7 @@ class Metric(_Frozen):
     target: float | None = None
     meaning: str
     note: str | None = None
+    baseline: float | None = None
 
 
 class ColumnShape(_Frozen):
@@ -137,24 +143,49 @@ class FidelitySection(_Frozen):
     notes: list[str] = Field(default_factory=list)
 
 
+class ValiditySection(_Frozen):
+    """Per-column validity (see :mod:`sds_evaluator.domain.validity`), checked before fidelity.
+
+    Attributes:
+        metrics: the headline (the worst column's score) and the count of flagged columns.
+        columns: every checked column's numbers and flags.
+        flags: every failed check, in column order.
+    """
+
+    metrics: list[Metric]
+    columns: list[ColumnValidity]
+    flags: list[ValidityFlag]
+    notes: list[str] = Field(default_factory=list)
+
+
 class ModelScores(_Frozen):
     """Scores of one model on the real holdout (keys: roc_auc, accuracy, f1_macro or r2, mae)."""
 
-    train_on: Literal["synthetic", "real"]
+    train_on: Literal["synthetic", "real", "baseline"]
     train_rows: int
     test_rows: int
     scores: dict[str, float]
 
 
 class UtilitySection(_Frozen):
-    status: SectionStatus
+    """ML utility of the declared target; ``status`` "no_target" when none was declared.
+
+    Attributes:
+        chance_band: scores within this of chance are no better than guessing: two standard
+            errors of a ROC-AUC of 0.5 on this holdout (Hanley & McNeil), or 0 for R²
+            (a model explaining nothing scores <= 0). None when no model was trained.
+        baseline: the same model trained on the independent-columns baseline.
+    """
+
+    status: UtilityStatus
     target: str | None = None
-    target_source: Literal["given", "auto"] | None = None
     task: TaskKind | None = None
     positive_class: str | None = None
     metrics: list[Metric] = Field(default_factory=list)
     tstr: ModelScores | None = None
     trtr: ModelScores | None = None
+    baseline: ModelScores | None = None
+    chance_band: float | None = None
     notes: list[str] = Field(default_factory=list)
 
 
@@ -251,6 +282,7 @@ class EvaluationReport(_Frozen):
     Attributes:
         scores: flat headline numbers for events and dashboards; a key is absent when its
             metric could not be computed.
+        method: the generator's method (aim, mst, dp-ctgan, ...), when known.
     """
 
     report_version: int = REPORT_VERSION
@@ -259,6 +291,8 @@ class EvaluationReport(_Frozen):
     columns_used: list[ColumnInfo]
     columns_excluded: list[str]
     scores: dict[str, float]
+    method: str | None = None
+    validity: ValiditySection
     fidelity: FidelitySection
     utility: UtilitySection
     privacy_risk: PrivacyRiskSection

@@ -1,8 +1,14 @@
 """ML utility: does a model trained on synthetic rows predict real, unseen rows?
 
 TSTR (train on synthetic, test on real holdout) is compared with TRTR (train on the real training
-rows, test on the same holdout). Both use histogram gradient boosting: fast, deterministic with a
-seed, and it accepts missing values and ordinal-coded categories without extra preprocessing.
+rows, test on the same holdout: the ceiling) and with the same model trained on the
+independent-columns baseline (the floor: features that carry no information about the target
+beyond its marginal). All use histogram gradient boosting: fast, deterministic with a seed, and it
+accepts missing values and ordinal-coded categories without extra preprocessing.
+
+Only a declared target is scored. Guessing one is worse than reporting none: a guessed column
+may be fully determined by another (a code and its label), and the score it yields says nothing
+about the use the owner has in mind.
 """
 
 from __future__ import annotations
@@ -27,7 +33,6 @@ from sds_evaluator.domain.columns import (
     MISSING,
     FloatArray,
     LabelArray,
-    detect_target,
     is_numeric_kind,
     sample_rows,
     to_labels,
@@ -45,6 +50,10 @@ from sds_evaluator.domain.models import (
 # HistGradientBoosting accepts at most 255 bins, one of them for missing values.
 _MAX_CATEGORY_CODES = 254
 _MIN_TRAIN_ROWS = 10
+NO_TARGET = (
+    "No target declared: ML utility needs the column a model should predict. Declare it at "
+    "upload (target column) or when requesting an evaluation; the evaluator does not guess one."
+)
 
 
 @dataclass(frozen=True)
@@ -189,18 +198,27 @@ def _clean(frame: pd.DataFrame, target: ColumnInfo, kind: TaskKind) -> pd.DataFr
     return frame.loc[~np.asarray(missing, dtype=bool)].reset_index(drop=True)
 
 
-def _pick_target(
-    columns: Sequence[ColumnInfo], target: str | None, real: pd.DataFrame
-) -> tuple[ColumnInfo | None, str | None, str]:
-    if target is not None:
-        match = [c for c in columns if c.name == target]
-        if not match:
-            return None, None, f"target '{target}' is not a usable column of all three tables"
-        return match[0], "given", ""
-    auto = detect_target(columns, real)
-    if auto is None:
-        return None, None, "no target was given and no categorical column with 2-20 classes exists"
-    return next(c for c in columns if c.name == auto), "auto", ""
+def _target(columns: Sequence[ColumnInfo], target: str) -> ColumnInfo | str:
+    match = [c for c in columns if c.name == target]
+    return match[0] if match else f"target '{target}' is not a usable column of all three tables"
+
+
+def chance_band(y_true: npt.NDArray[Any], task: _Task) -> float:
+    """Two standard errors of a ROC-AUC of 0.5 on this test set (Hanley & McNeil, 1982).
+
+    Under no signal the AUC's variance is (n1 + n0 + 1) / (12 n1 n0); multiclass averages the
+    one-vs-rest bands. Regression has no band: an R² <= 0 explains nothing.
+    """
+    if task.kind == "regression":
+        return 0.0
+    targets = [task.positive] if task.kind == "binary" else task.classes
+    bands = []
+    for cls in targets:
+        n1 = int(np.sum(y_true == cls))
+        n0 = y_true.size - n1
+        if n1 and n0:
+            bands.append(2.0 * float(np.sqrt((n1 + n0 + 1) / (12.0 * n1 * n0))))
+    return float(np.mean(bands)) if bands else 0.5
 
 
 def utility_section(
@@ -210,6 +228,7 @@ def utility_section(
     synthetic: pd.DataFrame,
     columns: Sequence[ColumnInfo],
     target: str | None,
+    baseline: pd.DataFrame | None = None,
     config: EvaluationConfig,
     seed: int,
 ) -> UtilitySection:
@@ -220,16 +239,20 @@ def utility_section(
         real_holdout: rows no model saw; the test set of both models.
         synthetic: generated rows.
         columns: usable columns (features are all of them but the target).
-        target: the column to predict, or None to detect one.
+        target: the declared column to predict; None reports "no target declared".
+        baseline: the independent-columns baseline table, trained on like the synthetic rows.
         config: row caps.
         seed: seeds subsampling and the models.
 
     Returns:
-        The section; ``status`` is "skipped" (with a note) when no target can be scored.
+        The section; ``status`` is "no_target" without a declared target, "skipped" (with a
+        note) when the declared one cannot be scored.
     """
-    info, source, why = _pick_target(columns, target, real_train)
-    if info is None:
-        return UtilitySection(status="skipped", notes=[why])
+    if target is None:
+        return UtilitySection(status="no_target", notes=[NO_TARGET])
+    info = _target(columns, target)
+    if isinstance(info, str):
+        return UtilitySection(status="skipped", target=target, notes=[info])
     task = _resolve_task(info, real_train)
     if isinstance(task, str):
         return UtilitySection(status="skipped", target=info.name, notes=[task])
@@ -240,7 +263,10 @@ def utility_section(
     test = sample_rows(test, limit=cap, seed=seed)
     features = [c for c in columns if c.name != info.name]
     results: dict[str, ModelScores] = {}
-    for name, frame in (("synthetic", synthetic), ("real", real_train)):
+    trained = [("synthetic", synthetic), ("real", real_train)]
+    if baseline is not None:
+        trained.append(("baseline", baseline))
+    for name, frame in trained:
         train = sample_rows(_clean(frame, info, task.kind), limit=cap, seed=seed)
         scores = _fit_predict(
             task=task, train=train, test=test, features=features, target=info, seed=seed
@@ -248,24 +274,55 @@ def utility_section(
         results[name] = ModelScores.model_validate(
             {"train_on": name, "train_rows": len(train), "test_rows": len(test), "scores": scores}
         )
-    notes = [] if source == "given" else [f"No target was given; '{info.name}' was detected."]
+    notes = []
     if len(real_train) > cap or len(synthetic) > cap:
         notes.append(f"Models were trained on at most {cap:,} rows (seeded sample).")
+    band = chance_band(np.asarray(_targets(test, info, task.kind)), task)
     return UtilitySection(
         status="ok",
         target=info.name,
-        target_source="given" if source == "given" else "auto",
         task=task.kind,
         positive_class=task.positive,
-        metrics=utility_metrics(task.kind, results["synthetic"], results["real"]),
+        metrics=utility_metrics(
+            task.kind,
+            results["synthetic"],
+            results["real"],
+            baseline=results.get("baseline"),
+            band=band,
+        ),
         tstr=results["synthetic"],
         trtr=results["real"],
+        baseline=results.get("baseline"),
+        chance_band=band,
         notes=notes,
     )
 
 
-def utility_metrics(kind: TaskKind, tstr: ModelScores, trtr: ModelScores) -> list[Metric]:
-    """Headline utility metrics with their meanings."""
+def _ratio(score: float | None, ceiling: float | None) -> float | None:
+    if score is None or ceiling is None or ceiling <= 0:
+        return None
+    return max(score, 0.0) / ceiling
+
+
+def _chance_note(kind: TaskKind, value: float | None, band: float) -> str | None:
+    if value is None:
+        return None
+    if kind == "regression":
+        return "No utility: R² <= 0 explains nothing beyond the average." if value <= 0 else None
+    if abs(value - 0.5) <= band:
+        return f"At chance: within ±{band:.3f} of 0.5 (two standard errors on this holdout)."
+    return None
+
+
+def utility_metrics(
+    kind: TaskKind,
+    tstr: ModelScores,
+    trtr: ModelScores,
+    *,
+    baseline: ModelScores | None = None,
+    band: float = 0.0,
+) -> list[Metric]:
+    """Headline utility metrics with their meanings and the baseline's same scores."""
     key = "r2" if kind == "regression" else "roc_auc"
     name = "R²" if kind == "regression" else "ROC-AUC"
     what = (
@@ -274,9 +331,8 @@ def utility_metrics(kind: TaskKind, tstr: ModelScores, trtr: ModelScores) -> lis
         else "how well the model ranks positive cases above the rest (1 = perfect, 0.5 = chance)"
     )
     s, r = tstr.scores.get(key), trtr.scores.get(key)
-    ratio = None
-    if s is not None and r is not None and r > 0:
-        ratio = max(s, 0.0) / r
+    b = baseline.scores.get(key) if baseline is not None else None
+    ratio = _ratio(s, r)
     short = "r2" if kind == "regression" else "auc"
     return [
         Metric(
@@ -285,13 +341,15 @@ def utility_metrics(kind: TaskKind, tstr: ModelScores, trtr: ModelScores) -> lis
             value=s,
             direction="higher",
             meaning=f"A model trained only on synthetic rows, tested on real unseen rows: {what}.",
+            note=_chance_note(kind, s, band),
+            baseline=b,
         ),
         Metric(
             key=f"utility_trtr_{short}",
             label=f"{name}, trained on real",
             value=r,
             direction="higher",
-            meaning="The same model trained on the real training rows: the bar to reach.",
+            meaning="The same model trained on the real training rows: the ceiling to reach.",
         ),
         Metric(
             key="utility_ratio",
@@ -299,7 +357,10 @@ def utility_metrics(kind: TaskKind, tstr: ModelScores, trtr: ModelScores) -> lis
             value=ratio,
             direction="higher",
             meaning=f"Synthetic-trained {name} divided by real-trained {name}: 1 means analyses "
-            "done on the synthetic data work as well as on the real data.",
+            "done on the synthetic data work as well as on the real data. A ROC-AUC of 0.5 "
+            "still gives a ratio of about 0.6 on a target real data predicts at 0.85: read it "
+            "beside the baseline, never alone.",
             note=None if ratio is not None else "undefined when the real-trained score is <= 0",
+            baseline=_ratio(b, r),
         ),
     ]

@@ -1,7 +1,9 @@
 """The evaluation job: score synthetic rows against the real train and holdout rows.
 
 The report is written as JSON and as one self-contained HTML file; the event carries only the
-headline scores and the objects' keys.
+headline scores (validity and the independent-columns baseline's scores among them) and the
+objects' keys. Utility is scored for the target the request names, else the one the dataset
+declared at upload; without either it is reported as "no target declared".
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import select
 from sds_common.events import Envelope, EvaluationCompleted, EvaluationFailed
 from sds_common.jobs import FAILED, SUCCEEDED, JobContext, JobDeferredError, JobFailedError
 from sds_common.runtime.service import Service
+from sds_common.tables.formats import ColumnFormat
 from sds_evaluator.adapters.orm import datasets, generators, synthetic_datasets
 from sds_evaluator.domain import ColumnInfo, evaluate, headline_scores, render_html
 
@@ -28,6 +31,14 @@ ACTOR = "evaluator"
 def report_keys(evaluation_id: str) -> tuple[str, str]:
     """Where an evaluation's JSON and HTML reports live."""
     return f"evaluations/{evaluation_id}/report.json", f"evaluations/{evaluation_id}/report.html"
+
+
+def column_formats(columns: list[dict[str, Any]]) -> dict[str, ColumnFormat | None]:
+    """Each stored column's format (``DatasetProfiled`` v2); None for datasets profiled before."""
+    return {
+        c["name"]: ColumnFormat.model_validate(c["format"]) if c.get("format") else None
+        for c in columns
+    }
 
 
 class EvaluationJob:
@@ -48,6 +59,7 @@ class EvaluationJob:
             train=dataset.train_key, holdout=dataset.holdout_key, synthetic=synthetic.object_key
         )
         columns = [ColumnInfo(name=c["name"], kind=c["kind"]) for c in dataset.columns]
+        formats = column_formats(dataset.columns)
         known = {c.name for c in columns}
         if target is not None and target not in known:
             raise JobFailedError(
@@ -63,6 +75,8 @@ class EvaluationJob:
             target=target,
             privacy=privacy,
             seed=0,
+            formats=formats,
+            method=generator.method,
         )
         html = await asyncio.to_thread(render_html, report, title=f"Evaluation {evaluation_id}")
         json_key, html_key = report_keys(evaluation_id)

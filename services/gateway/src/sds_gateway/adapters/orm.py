@@ -27,6 +27,7 @@ from sqlalchemy import (
 
 from sds_common.db import add_messaging_tables
 from sds_gateway.adapters.access_tables import add_access_tables
+from sds_gateway.adapters.declaration_tables import add_declaration_tables
 from sds_gateway.adapters.webhook_tables import add_webhook_tables
 
 metadata = MetaData()
@@ -249,3 +250,6 @@ webhook_tables = add_webhook_tables(metadata)
 
 # API keys of machine clients (and the users-by-email index).
 api_keys = add_access_tables(metadata)
+
+# The public metadata the owners of each dataset declared (the schema review).
+declarations = add_declaration_tables(metadata)

@@ -15,19 +15,25 @@ from sds_common.db import Database
 from sds_common.events import DatasetDeleted, DatasetUploaded
 from sds_common.events.datasets import TableFormat
 from sds_common.storage import ObjectInfo, ObjectStore, ObjectTooLarge
+from sds_common.tables import ColumnOverride
 from sds_gateway.adapters.multipart import MultipartReader
 from sds_gateway.adapters.orm import datasets, jobs
 from sds_gateway.adapters.records import advance, create_job, member_role, utcnow
 from sds_gateway.domain.access import Need, authorise
 from sds_gateway.domain.errors import Invalid, PayloadTooLarge
 from sds_gateway.domain.status import DATASET_RANK, DatasetStatus, JobKind
-from sds_gateway.domain.uploads import CONTENT_TYPES, detect_format, raw_object_key
+from sds_gateway.domain.uploads import (
+    CONTENT_TYPES,
+    detect_format,
+    parse_column_overrides,
+    raw_object_key,
+)
 from sds_gateway.schemas.datasets import Dataset
 from sds_gateway.views import dataset_view, load_visible
 
 log = logging.getLogger(__name__)
 
-TEXT_FIELDS = frozenset({"project_id", "name", "target_column"})
+TEXT_FIELDS = frozenset({"project_id", "name", "target_column", "columns"})
 
 
 def _project_id(value: str | None) -> str:
@@ -92,6 +98,7 @@ async def upload_dataset(
             table_format=received.table_format,
             name=received.fields.get("name") or received.filename,
             target_column=received.fields.get("target_column") or None,
+            column_overrides=parse_column_overrides(received.fields.get("columns")),
         )
     except BaseException:
         if received.stored is not None:
@@ -153,6 +160,7 @@ async def _record_upload(
     table_format: TableFormat,
     name: str,
     target_column: str | None,
+    column_overrides: dict[str, ColumnOverride],
 ) -> Dataset:
     if len(name) > 200:
         raise Invalid("'name' is longer than 200 characters", code="invalid_name")
@@ -196,6 +204,7 @@ async def _record_upload(
                 size_bytes=stored.size,
                 sha256=stored.sha256,
                 target_column=target_column,
+                column_overrides=column_overrides,
             ),
             project_id=project_id,
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import insert, update
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
 
 from sds_common.auth import Identity
 from sds_common.db import Database
@@ -17,12 +20,14 @@ from sds_common.events import (
     TrainingRequested,
 )
 from sds_common.ids import evaluation_id_for
+from sds_common.tables import ColumnFormat
 from sds_gateway.adapters.orm import datasets, evaluations, generators, synthetic_datasets
 from sds_gateway.adapters.records import create_job, utcnow
 from sds_gateway.domain.access import Need
 from sds_gateway.domain.errors import Conflict
 from sds_gateway.domain.methods import check_training_request
 from sds_gateway.domain.status import DatasetStatus, JobKind, RunStatus, is_terminal
+from sds_gateway.schema_queries import declared_version
 from sds_gateway.schemas.pipeline import (
     Evaluation,
     EvaluationCreate,
@@ -32,6 +37,8 @@ from sds_gateway.schemas.pipeline import (
     SyntheticDataset,
 )
 from sds_gateway.views import evaluation_view, generator_view, load_visible, synthetic_view
+
+log = logging.getLogger(__name__)
 
 
 async def request_training(
@@ -85,6 +92,7 @@ async def request_training(
                 method=request.method,
                 params=dict(request.params),
                 privacy=request.privacy,
+                public_metadata_version=await declared_version(uow.session, dataset["id"]),
             ),
             project_id=dataset["project_id"],
         )
@@ -288,10 +296,18 @@ async def request_evaluation(
     return evaluation_view(row)
 
 
+@dataclass(frozen=True)
+class Download:
+    """What a download streams: the stored synthetic table, and its source's column formats."""
+
+    key: str
+    formats: dict[str, ColumnFormat] = field(default_factory=dict)
+
+
 async def authorise_download(
     database: Database, user: Identity, *, synthetic_id: str, file_format: str
-) -> str:
-    """Check a download, record it (``SyntheticDataDownloaded``) and return the object key."""
+) -> Download:
+    """Check a download, record it (``SyntheticDataDownloaded``) and say what to stream."""
     async with database.unit_of_work(actor=user.user_id) as uow:
         row, _ = await load_visible(
             uow.session,
@@ -306,6 +322,9 @@ async def authorise_download(
                 f"synthetic dataset {synthetic_id} is {row['status']}; nothing to download yet",
                 code="synthetic_dataset_not_ready",
             )
+        columns = await uow.session.scalar(
+            select(datasets.c.columns).where(datasets.c.id == row["dataset_id"])
+        )
         await uow.emit(
             SyntheticDataDownloaded(
                 user_id=user.user_id,
@@ -314,4 +333,21 @@ async def authorise_download(
             ),
             project_id=row["project_id"],
         )
-    return str(row["object_key"])
+    return Download(key=str(row["object_key"]), formats=_formats(columns))
+
+
+def _formats(columns: Any) -> dict[str, ColumnFormat]:
+    """The formats in a dataset's profiled columns (datasets profiled before formats have none).
+
+    A format this version cannot read leaves its column in the plain rendering: the download
+    still works.
+    """
+    found: dict[str, ColumnFormat] = {}
+    for column in columns or ():
+        if not isinstance(column, dict) or not column.get("format"):
+            continue
+        try:
+            found[str(column["name"])] = ColumnFormat.model_validate(column["format"])
+        except ValidationError:
+            log.warning("column %r has an unreadable format; written plainly", column["name"])
+    return found

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Final
 
+from pydantic import TypeAdapter, ValidationError
+
 from sds_common.events.datasets import TableFormat
-from sds_gateway.domain.errors import UnsupportedMediaType
+from sds_common.tables import ColumnOverride
+from sds_gateway.domain.errors import Invalid, UnsupportedMediaType
 
 _BY_EXTENSION: Final[dict[str, TableFormat]] = {
     "csv": "csv",
@@ -36,6 +40,7 @@ CONTENT_TYPES: Final[dict[TableFormat, str]] = {
     "jsonl": "application/x-ndjson",
 }
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_OVERRIDES: Final = TypeAdapter(dict[str, ColumnOverride])
 MAX_FILENAME: Final = 120
 
 
@@ -79,3 +84,39 @@ def sanitise_filename(filename: str) -> str:
 def raw_object_key(dataset_id: str, filename: str) -> str:
     """Where an uploaded table is stored."""
     return f"datasets/{dataset_id}/raw/{sanitise_filename(filename)}"
+
+
+def parse_column_overrides(text: str | None) -> dict[str, ColumnOverride]:
+    """The upload's ``columns`` form field: ``{"column": {"kind": ..., "missing_markers": [...]}}``.
+
+    Only the shape is checked here (known kinds and fields); whether the columns exist is
+    known once the table is parsed, and the datasets service rejects the upload otherwise.
+
+    Raises:
+        Invalid: ``invalid_columns``, saying which entry is wrong and why.
+    """
+    if not text:
+        return {}
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise Invalid(
+            f"the 'columns' field is not valid JSON ({exc.msg} at character {exc.pos})",
+            code="invalid_columns",
+        ) from None
+    if not isinstance(raw, dict):
+        raise Invalid(
+            "the 'columns' field must be a JSON object mapping column names to overrides, like "
+            '{"case_id": {"kind": "identifier"}, "answer": {"missing_markers": ["NA"]}}',
+            code="invalid_columns",
+        )
+    try:
+        return _OVERRIDES.validate_python(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()[:5]
+        )
+        raise Invalid(
+            f"the 'columns' field is not valid: {problems}", code="invalid_columns"
+        ) from None

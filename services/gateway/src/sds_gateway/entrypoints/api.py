@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from sds_gateway.entrypoints import (
     api_keys,
     datasets,
+    declarations,
     evaluations,
     generators,
     jobs,
@@ -35,6 +36,7 @@ def build_routers(gateway: Gateway) -> Sequence[APIRouter]:
         module.router(gateway, current_user)
         for module in (projects, datasets, generators, evaluations, jobs, privacy, webhooks)
     ]
+    routers.append(declarations.router(gateway, current_user))
     routers += [module.router(gateway, current_user) for module in (members, api_keys, me)]
     _document_limits(routers)
     forwarded = proxy.router(gateway.settings, current_user)

@@ -36,6 +36,14 @@ UPLOAD_BODY = {
                         "project_id": {"type": "string", "format": "uuid"},
                         "name": {"type": "string", "description": "default: the file name"},
                         "target_column": {"type": "string"},
+                        "columns": {
+                            "type": "string",
+                            "description": (
+                                "JSON object of per-column overrides: "
+                                '{"case_id": {"kind": "identifier"}, '
+                                '"answer": {"missing_markers": ["NA"]}}'
+                            ),
+                        },
                         "file": {
                             "type": "string",
                             "format": "binary",

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from sds_common.auth import Identity
 from sds_gateway import queries
-from sds_gateway.adapters.exports import parquet_as_csv
+from sds_gateway.adapters.exports import parquet_as_csv, parquet_in_source_types
 from sds_gateway.adapters.orm import generators, synthetic_datasets
 from sds_gateway.commands import pipeline
 from sds_gateway.domain.access import Need
@@ -135,19 +135,19 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
         user: Annotated[Identity, user_dep],
         file_format: Annotated[Literal["csv", "parquet"], Query(alias="format")] = "csv",
     ) -> StreamingResponse:
-        key = await pipeline.authorise_download(
+        download = await pipeline.authorise_download(
             gateway.database, user, synthetic_id=synthetic_id, file_format=file_format
         )
         filename = f"synthetic-{synthetic_id}.{file_format}"
         headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
         if file_format == "parquet":
             return StreamingResponse(
-                gateway.storage.open_stream(key),
+                parquet_in_source_types(gateway.storage, download.key, formats=download.formats),
                 media_type="application/vnd.apache.parquet",
                 headers=headers,
             )
         return StreamingResponse(
-            parquet_as_csv(gateway.storage, key),
+            parquet_as_csv(gateway.storage, download.key, formats=download.formats),
             media_type="text/csv; charset=utf-8",
             headers=headers,
         )

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field
 
+from sds_common.tables import ColumnFormat
 from sds_gateway.domain.status import DatasetStatus
 from sds_gateway.schemas.common import (
     EXAMPLE_DATASET,
@@ -27,6 +28,12 @@ class Column(Schema):
     missing_fraction: float
     distinct: int
     pii: list[str] = Field(default_factory=list)
+    format: ColumnFormat | None = Field(
+        default=None,
+        description=(
+            "how the values were written (downloads are written so); none for older datasets"
+        ),
+    )
 
 
 class Dataset(Schema):

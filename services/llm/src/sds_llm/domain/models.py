@@ -47,11 +47,14 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Severity = Literal["good", "fair", "poor", "info"]
+
+
 class Finding(_Frozen):
     """One observation with the number behind it."""
 
-    topic: Literal["fidelity", "utility", "privacy", "guarantee"]
-    severity: Literal["good", "fair", "poor", "info"]
+    topic: Literal["validity", "fidelity", "utility", "privacy", "guarantee"]
+    severity: Severity
     text: str
 
 
@@ -102,7 +105,7 @@ class PrivacyAdvice(_Frozen):
     epsilon: float
     delta: float
     method: str
-    epochs: int
+    epochs: int | None
     declare_public_metadata: list[str]
     reasons: list[str]
     text: str

@@ -22,6 +22,19 @@ _SYSTEM = (
     "Use only the numbers given, quote them, do not invent values, write plain English for a "
     "data owner who is not a statistician. "
 )
+#: How an evaluation is read; the rule-based findings in the facts already follow these rules.
+_JUDGE = (
+    "Read every score against its references in the facts: the independent-columns baseline "
+    "(baseline_* scores: each column sampled on its own, the floor a model must clear to add "
+    "anything) and the ceiling (fidelity_reference, a fresh real sample; utility_trtr_*, a model "
+    "trained on real rows). Never call a score good, high or strong when it is at or below its "
+    "baseline. A ROC-AUC within utility.chance_band of 0.5, or an R² of 0 or less, is chance: "
+    "say there is no utility, not a percentage of the real model. If validity_flags lists "
+    "columns, say first which columns are broken and how. Recommend only settings that exist "
+    "for the method in the facts (aim and mst have no epochs, batch size or learning rate; "
+    "their levers are declared public metadata, ε and, for aim, the declared target); with no "
+    "method given, recommend no method-specific setting. "
+)
 MAX_HISTORY = 10
 
 
@@ -43,7 +56,7 @@ def explanation(facts: JsonFacts, assessment: Assessment) -> Prompt:
     full = _assessed(facts, assessment)
     return Prompt(
         task="evaluation",
-        system=_SYSTEM + "Answer in at most 150 words, one paragraph.",
+        system=_SYSTEM + _JUDGE + "Answer in at most 150 words, one paragraph.",
         user=_user(
             "Summarise this evaluation of a synthetic table: how faithful it is, how useful for "
             "machine learning, how private, and the most important next step.",
@@ -109,7 +122,9 @@ def chat(
     )
     return Prompt(
         task="chat",
-        system=_SYSTEM + "Answer the user's question about this evaluation in under 150 words.",
+        system=_SYSTEM
+        + _JUDGE
+        + "Answer the user's question about this evaluation in under 150 words.",
         user=_user(f"Question: {full['question']}", full),
         facts=full,
         history=turns,

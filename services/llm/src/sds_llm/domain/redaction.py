@@ -5,7 +5,8 @@ Everything that reaches a provider passes through these functions, which copy na
 cardinalities, scores, row and column counts, the claimed (ε, δ). They never copy category labels,
 histogram bins, quantiles, min/max, top-k values, free-text notes or a positive class, since each of
 those can be a real person's value. The input may be a full profile or report: what is not on the
-allow-list is dropped.
+allow-list is dropped. The validity section's flags pass as (column name, check code) pairs:
+their plain-words reasons are free text and stay behind.
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from typing import Any, Final
 
 from pydantic import JsonValue
 
+from sds_llm.domain.methods import METHODS
+
 KINDS: Final = ("numeric", "categorical", "boolean", "datetime", "identifier", "text")
 SCORE_KEYS: Final = (
+    "validity",
+    "validity_flagged_columns",
     "fidelity",
     "column_shapes",
     "column_pairs",
@@ -33,7 +38,27 @@ SCORE_KEYS: Final = (
     "mia_auc",
     "mia_epsilon_lower_bound",
     "attribute_inference_advantage",
+    "baseline_fidelity",
+    "baseline_column_shapes",
+    "baseline_column_pairs",
+    "baseline_utility_tstr_auc",
+    "baseline_utility_tstr_r2",
+    "baseline_utility_ratio",
 )
+#: The evaluator's validity check codes (``sds_evaluator.domain.validity.CHECKS``).
+VALIDITY_CHECKS: Final = (
+    "absent",
+    "empty",
+    "out_of_range",
+    "missing_excess",
+    "unknown_categories",
+    "categories_lost",
+    "dtype",
+    "representation",
+    "not_unique",
+    "id_shape",
+)
+MAX_FLAGS: Final = 20
 PII_KINDS: Final = (
     "email",
     "phone",
@@ -158,7 +183,20 @@ def _guarantee(section: Mapping[str, Any]) -> dict[str, JsonValue]:
         "epsilon": _number(section.get("epsilon")),
         "delta": _number(section.get("delta"), digits=12),
         "mechanism": mechanism if mechanism in MECHANISMS else None,
+        "preprocessing_epsilon": _number(section.get("preprocessing_epsilon")),
     }
+
+
+def _validity_flags(section: Mapping[str, Any]) -> list[JsonValue]:
+    """(column, check) of each failed validity check; reasons are free text and stay behind."""
+    flags = section.get("flags")
+    rows = [f for f in flags if isinstance(f, Mapping)] if isinstance(flags, list) else []
+    out: list[JsonValue] = [
+        {"column": safe_name(row.get("column", "")), "check": row["check"]}
+        for row in rows
+        if row.get("check") in VALIDITY_CHECKS
+    ]
+    return out[:MAX_FLAGS]
 
 
 def _attribute_inference(items: object) -> list[JsonValue]:
@@ -199,8 +237,12 @@ def evaluation_facts(report: Mapping[str, Any]) -> dict[str, JsonValue]:
     utility = _section(report, "utility")
     risk = _section(report, "privacy_risk")
     task = utility.get("task")
+    status = utility.get("status")
+    method = report.get("method")
     return {
         "scores": scores,
+        "method": method if isinstance(method, str) and method in METHODS else None,
+        "validity_flags": _validity_flags(_section(report, "validity")),
         "rows": rows,
         "n_columns": len(used_list),
         "n_categorical": sum(kind in ("categorical", "boolean") for kind in kinds),
@@ -209,9 +251,10 @@ def evaluation_facts(report: Mapping[str, Any]) -> dict[str, JsonValue]:
         "worst_columns": _scored(fidelity.get("columns"), names=("name", "kind"), limit=_WORST),
         "worst_pairs": _scored(fidelity.get("pairs"), names=("left", "right"), limit=3),
         "utility": {
-            "status": "ok" if utility.get("status") == "ok" else "skipped",
+            "status": status if status in ("ok", "no_target") else "skipped",
             "task": task if task in ("binary", "multiclass", "regression") else None,
             "target": safe_name(utility["target"]) if utility.get("target") else None,
+            "chance_band": _number(utility.get("chance_band")),
         },
         "privacy_risk_status": "ok" if risk.get("status") == "ok" else "skipped",
         "attribute_inference": _attribute_inference(risk.get("attribute_inference")),

@@ -41,11 +41,12 @@ def _dictionary(facts: Mapping[str, Any]) -> str:
 
 
 def _advice(facts: Mapping[str, Any]) -> str:
+    epochs = facts.get("epochs")
     head = (
         f"For {str(facts.get('use', '')).replace('_', ' ')} on {facts.get('n_rows')} rows and "
         f"{facts.get('n_columns')} columns, train {facts.get('method')} with "
-        f"ε = {facts.get('epsilon'):g} and δ = {facts.get('delta'):.0e} "
-        f"for {facts.get('epochs')} epochs."
+        f"ε = {facts.get('epsilon'):g} and δ = {facts.get('delta'):.0e}"
+        + (f" for {epochs} epochs." if epochs else ".")
     )
     return " ".join([head, *facts.get("reasons", [])])
 

@@ -1,6 +1,18 @@
 """Tables owned by the trainer service (no other service reads them)."""
 
-from sqlalchemy import JSON, Column, DateTime, Float, Integer, MetaData, String, Table, Text, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
 
 from sds_common.db import add_messaging_tables
 from sds_common.jobs import add_job_table
@@ -55,4 +67,17 @@ generators = Table(
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# The public metadata the owners declared for each dataset (PublicMetadataDeclared), every
+# version: a training uses the one its request names, even after a newer one arrives.
+public_metadata = Table(
+    "public_metadata",
+    metadata,
+    Column("dataset_id", String(36), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("columns", JSON, nullable=False),
+    Column("target_classes_public", Boolean, nullable=False),
+    Column("declared_by", String(200), nullable=False),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
 )

@@ -55,6 +55,7 @@ from sds_trainer.adapters.models import ModelStore, checkpoint_key, privacy_repo
 from sds_trainer.adapters.orm import datasets, generators
 from sds_trainer.config import trainer_settings
 from sds_trainer.domain.synthesizers import (
+    OTHER_LABEL,
     EpochReport,
     FitReport,
     InvalidTrainingConfig,
@@ -66,10 +67,17 @@ from sds_trainer.domain.synthesizers import (
 )
 from sds_trainer.domain.synthesizers import errors as synthesis
 from sds_trainer.jobs import budget
+from sds_trainer.jobs.declarations import declaration_in_force
 from sds_trainer.runtime import pick_device
 
 log = logging.getLogger(__name__)
 ACTOR = "trainer"
+#: ``params`` keys that describe the data or the run, not the model: the owner's declared
+#: metadata, the declared target's classes being public (default yes), the label of the bucket
+#: of categories too rare to release, and the fit's seed.
+REQUEST_LEVEL_PARAMS = frozenset(
+    {"public_metadata", "public_target_classes", "other_label", "seed"}
+)
 
 
 class TrainingJob:
@@ -91,16 +99,26 @@ class TrainingJob:
         envelope = Envelope.model_validate(ctx.payload["envelope"])
         request = TrainingRequested.model_validate(envelope.payload)
         generator_id = str(request.generator_id)
+        declared = await declaration_in_force(self.service.database, request)
         synthesizer_cls, privacy, dataset = await self._prepare(ctx, envelope, request)
         if synthesizer_cls is None:
             return  # cancelled before it started
         frame = await self._load_training_rows(dataset.train_key)
-        columns = column_specs(dataset.columns, frame, request.params.get("public_metadata"))
+        requested = request.params.get("public_metadata")
+        columns = column_specs(
+            dataset.columns,
+            frame,
+            declared.public_metadata(requested),
+            # The owner's declaration in force (schema review) or the request may opt out.
+            public_target_classes=declared.target_classes_public
+            and request.params.get("public_target_classes", True) is not False,
+            other_label=str(request.params.get("other_label", OTHER_LABEL)),
+        )
         resume = await self._checkpoint(generator_id)
         progress = _ProgressBridge(self, ctx=ctx, envelope=envelope, request=request)
         model: Synthesizer = synthesizer_cls()
-        # ``public_metadata`` and ``seed`` are ours (column specs, fit seed), not the model's.
-        params = {k: v for k, v in request.params.items() if k not in ("public_metadata", "seed")}
+        # Request-level settings (column specs, fit seed), not the model's.
+        params = {k: v for k, v in request.params.items() if k not in REQUEST_LEVEL_PARAMS}
         params = with_target(synthesizer_cls, params, _target_column(dataset.columns))
         # Methods that run in rounds (aim, mst) take no epochs.
         epochs = getattr(synthesizer_cls, "trains_in_epochs", True)
@@ -135,8 +153,9 @@ class TrainingJob:
             return
         except InvalidTrainingConfig as exc:
             raise JobFailedError("invalid_config", "; ".join(exc.reasons)) from exc
+        seconds, used = time.monotonic() - started, declared.report(requested)
         await self._finish_succeeded(
-            ctx, envelope, request, model=model, report=report, seconds=time.monotonic() - started
+            ctx, envelope, request, model=model, report=report, seconds=seconds, declared=used
         )
 
     async def _prepare(
@@ -215,10 +234,11 @@ class TrainingJob:
         model: Synthesizer,
         report: FitReport,
         seconds: float,
+        declared: dict[str, Any],
     ) -> None:
         generator_id = str(request.generator_id)
         key = await self.models.save(generator_id, model)
-        report_json = _report_json(report)
+        report_json = {**_report_json(report), "public_metadata": declared}
         await self.service.storage.put_bytes(
             privacy_report_key(generator_id),
             json.dumps(report_json, indent=2).encode(),

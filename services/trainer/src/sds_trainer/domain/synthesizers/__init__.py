@@ -1,6 +1,7 @@
 """Synthesizers of the trainer: the protocol, the registry, dp-ctgan and the ctgan peer."""
 
 from sds_trainer.domain.synthesizers.base import (
+    OTHER_LABEL,
     ColumnSpec,
     EpochReport,
     FitReport,
@@ -18,6 +19,7 @@ from sds_trainer.domain.synthesizers.errors import (
 from sds_trainer.domain.synthesizers.registry import SYNTHESIZERS, get_synthesizer, with_target
 
 __all__ = [
+    "OTHER_LABEL",
     "SYNTHESIZERS",
     "ColumnSpec",
     "EpochReport",

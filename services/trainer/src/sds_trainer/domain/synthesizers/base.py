@@ -3,8 +3,10 @@
 Every synthesizer (ours or a wrapped peer) implements :class:`Synthesizer`; handlers pick one by
 name through :mod:`sds_trainer.domain.synthesizers.registry`, the way Opacus picks accountants.
 
-Column kinds ``"identifier"`` and ``"text"`` are never modelled: a synthesizer drops them before
-any statistic is computed, and :meth:`Synthesizer.sample` returns the remaining columns only.
+Every column comes back: :meth:`Synthesizer.sample` returns the input's columns in their order and
+dtypes. Identifier columns are never modelled (they are regenerated with a DP-released shape, see
+:mod:`.codec.identifier`); free text is modelled like a category (only texts that many rows share
+can be released).
 """
 
 from __future__ import annotations
@@ -16,13 +18,15 @@ from typing import Any, ClassVar, Literal, Protocol, Self, runtime_checkable
 
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
+from sds_common.tables import ColumnFormat
 from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig
 
 ColumnKind = Literal["numeric", "categorical", "boolean", "datetime", "identifier", "text"]
 AccountantName = Literal["rdp", "prv"]
-#: Kinds a synthesizer drops: modelling them would copy unique values (identifiers) or needs a
-#: language model (free text); both would break the privacy guarantee or the product promise.
-DROPPED_KINDS: frozenset[str] = frozenset({"identifier", "text"})
+#: Kinds no model sees: row keys are regenerated from their released shape.
+REGENERATED_KINDS: frozenset[str] = frozenset({"identifier"})
+#: Label of the bucket of categories too rare to release, unless configured.
+OTHER_LABEL = "(other)"
 COLUMN_KINDS: frozenset[str] = frozenset(
     {"numeric", "categorical", "boolean", "datetime", "identifier", "text"}
 )
@@ -35,12 +39,18 @@ class ColumnSpec:
 
     Attributes:
         name: Column name in the input frame.
-        kind: One of :data:`COLUMN_KINDS`; identifier/text columns are dropped.
+        kind: One of :data:`COLUMN_KINDS`; identifier columns are regenerated, not modelled.
         bounds: Declared public ``(low, high)`` range of a numeric/datetime column (datetimes in
             epoch seconds). Declared bounds cost no ε; without them DP bounds are estimated.
         categories: Declared public category set of a categorical column (as strings).
         integer: Round generated numeric values to integers.
         nullable: The column may hold missing values (a missing indicator is modelled).
+        format: How the column's values were written (``sds_common.tables.ColumnFormat``):
+            synthetic values keep its grid, decimals, granularity and dtype.
+        target: The dataset's declared target column.
+        categories_origin: Who made ``categories`` public: ``"declared"`` (the owner's
+            metadata) or ``"target"`` (the classes of the declared target).
+        other_label: How categories too rare to release are written out.
     """
 
     name: str
@@ -49,6 +59,10 @@ class ColumnSpec:
     categories: tuple[str, ...] | None = None
     integer: bool = False
     nullable: bool = True
+    format: ColumnFormat | None = None
+    target: bool = False
+    categories_origin: str = "declared"
+    other_label: str = OTHER_LABEL
 
     def problems(self) -> list[str]:
         """Reasons this spec is unusable (empty when fine)."""
@@ -65,24 +79,47 @@ class ColumnSpec:
 
 
 def column_specs(
-    columns: Sequence[Mapping[str, Any]], frame: pd.DataFrame, declared: object = None
+    columns: Sequence[Mapping[str, Any]],
+    frame: pd.DataFrame,
+    declared: object = None,
+    *,
+    public_target_classes: bool = True,
+    other_label: str = OTHER_LABEL,
 ) -> list[ColumnSpec]:
-    """Specs from the dataset's schema plus what the user declared about its columns.
+    """Specs from the dataset's schema plus what the owner declared about its columns.
 
     Args:
         columns: The datasets service's column summaries (``name``, ``kind``,
-            ``missing_fraction``): schema facts, public.
-        frame: The training rows; only their dtypes are read (integer-ness is public schema).
+            ``missing_fraction``, ``format``, ``target``): schema facts, public.
+        frame: The training rows. Their dtypes are read (integer-ness is public schema) and,
+            for a declared target column, its classes: the labels of a prediction target are
+            schema the owner declared at upload, not data about a person (opt out with
+            ``public_target_classes=False``).
         declared: ``params.public_metadata``: ``{column: {"bounds": [low, high]} |
-            {"categories": [...]}}``. Anything else declares nothing.
+            {"categories": [...]} | {"other_label": "..."}}``. Anything else declares nothing.
+        public_target_classes: Treat the declared target's classes as public metadata.
+        other_label: Label of the bucket of unreleased categories (a column's declaration wins).
     """
     metadata = declared if isinstance(declared, Mapping) else {}
     specs = []
     for column in columns:
         name = str(column["name"])
         meta = metadata.get(name, {})
-        bounds = meta.get("bounds") if isinstance(meta, Mapping) else None
-        categories = meta.get("categories") if isinstance(meta, Mapping) else None
+        meta = meta if isinstance(meta, Mapping) else {}
+        bounds = meta.get("bounds")
+        categories = meta.get("categories")
+        origin = "declared"
+        target = bool(column.get("target", False))
+        if (
+            categories is None
+            and target
+            and public_target_classes
+            and column["kind"] in ("categorical", "boolean", "text")
+            and name in frame
+        ):
+            categories = sorted({str(v) for v in frame[name].dropna()})
+            origin = "target"
+        fmt = column.get("format")
         specs.append(
             ColumnSpec(
                 name=name,
@@ -91,6 +128,10 @@ def column_specs(
                 categories=tuple(str(c) for c in categories) if categories else None,
                 integer=name in frame and pd.api.types.is_integer_dtype(frame[name]),
                 nullable=float(column.get("missing_fraction", 0.0)) > 0,
+                format=ColumnFormat.model_validate(fmt) if fmt else None,
+                target=target,
+                categories_origin=origin,
+                other_label=str(meta.get("other_label", other_label)),
             )
         )
     return specs
@@ -108,7 +149,7 @@ class PrivacyBudget:
         preprocessing_epsilon_share: Share of the budget given to data-dependent preprocessing
             not covered by declared public metadata: of the zCDP budget rho(ε, δ) for the
             Gaussian histograms, and of δ for the category thresholds (see
-            :mod:`.dp_preprocessing`).
+            :mod:`.codec.mechanisms`).
     """
 
     epsilon: float
@@ -237,7 +278,7 @@ class Synthesizer(Protocol):
 
 
 def validate_columns(data: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list[ColumnSpec]:
-    """Check the specs against the frame; return the specs of the modelled columns.
+    """Check the specs against the frame; return them (every column is synthesised).
 
     Raises:
         InvalidTrainingConfig: listing every problem found.
@@ -247,9 +288,9 @@ def validate_columns(data: pd.DataFrame, columns: Sequence[ColumnSpec]) -> list[
     if len(set(names)) != len(names):
         reasons.append("column specs repeat a name")
     reasons += [f"column {n!r} is not in the data" for n in names if n not in data.columns]
-    kept = [c for c in columns if c.kind not in DROPPED_KINDS]
-    if not kept:
-        reasons.append("no column left to model (identifier/text columns are dropped)")
+    kept = list(columns)
+    if not any(c.kind not in REGENERATED_KINDS for c in kept):
+        reasons.append("no column left to model (identifier columns are regenerated, not modelled)")
     if len(data) == 0:
         reasons.append("the data has no rows")
     if reasons:

@@ -1,8 +1,8 @@
 """Calibration of dp-ctgan's 1-way marginals to the released DP marginals.
 
-Why it is free: the preprocessing already RELEASED, under the fit's accountant, a noisy histogram
-of every modelled column (category counts; a numeric column's CDF, see :mod:`.dp_preprocessing`).
-Those releases are kept in the model state (``frequencies``, ``cdf_x``/``cdf_p`` of each column)
+Why it is free: the preprocessing already RELEASED, under the fit's accountant, noisy histograms
+of every modelled column (category counts; a numeric column's leaves and atoms with their
+weights, see :mod:`.codec`). Those releases are kept in the model state (each column's domain)
 and nothing else about the data is: no raw count, no raw value. Everything here is a function of
 the generator (itself post-processing of DP-SGD's releases), of those DP releases and of fresh
 randomness, so by the post-processing theorem the synthetic table keeps the fit's (ε, δ); the
@@ -19,9 +19,10 @@ How:
    (Resampling generated rows to match the marginals instead needs either many more generated
    rows or very uneven weights, i.e. few distinct rows.)
 2. Quantile mapping. At sampling time the values of a numeric column are mapped by rank onto the
-   released CDF (``x -> F_dp⁻¹(rank)``, :func:`match_quantiles`): the marginal follows the
-   release at its fine resolution while the order of the values, hence their rank correlations
-   with every other column, is the generator's.
+   released distribution (``x -> F_dp⁻¹(rank)``: :func:`.transformer.rank_levels`, then the
+   domain's ``quantile``): the marginal follows the release at its finest resolution, on the
+   column's grid and inside its released range, while the order of the values, hence their rank
+   correlations with every other column, is the generator's.
 
 Both are skipped for conditional sampling: the releases are unconditional marginals.
 """
@@ -33,6 +34,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+from sds_trainer.domain.synthesizers.codec import CategoricalDomain
+from sds_trainer.domain.synthesizers.modes import released_cdf
 
 if TYPE_CHECKING:  # the transformer imports this module at runtime
     from sds_trainer.domain.synthesizers.transformer import DataTransformer
@@ -49,7 +53,7 @@ class Target:
         dim: Width of the span.
         shares: Released shares of the span's categories (sums to 1).
         present: For a numeric column's modes, the ``[present, missing]`` span's start: rows
-            generated missing do not count (no missing share was released for numeric columns).
+            generated missing do not count (that span has a target of its own).
     """
 
     start: int
@@ -59,24 +63,31 @@ class Target:
 
 
 def released_targets(transformer: DataTransformer) -> list[Target]:
-    """The discrete spans with a released marginal, read from the transformer's DP outputs.
+    """The discrete spans with a released marginal, read from the codec's DP outputs.
 
-    Categorical columns: their (noisy) category counts. Numeric columns with a released CDF: the
-    CDF's mass in each mode.
+    Categorical columns: their (noisy) counts. Numeric columns: the released distribution's
+    mass in each mode.
     """
     out: list[Target] = []
-    for col, spans in zip(transformer.columns, transformer.column_spans(), strict=True):
+    for enc, spans in zip(transformer.encodings, transformer.column_spans(), strict=True):
         present = None
-        if "categories" in col:
+        if isinstance(enc, CategoricalDomain):
+            if not enc.counts:
+                continue
             span = spans[0]
-            mass = np.maximum(np.asarray(col["frequencies"], dtype=np.float64), 0.0)
-        elif len(col.get("cdf_x", ())) > 1:
-            span = spans[1]
-            at = np.interp(col["edges"], col["cdf_x"], col["cdf_p"])
-            mass = np.maximum(np.diff(at), 0.0)
-            present = spans[2].start if col["missing"] else None
+            mass = np.maximum(np.asarray(enc.counts, dtype=np.float64), 0.0)
         else:
-            continue
+            span = spans[1]
+            mass = np.maximum(np.diff(released_cdf(enc.domain, np.asarray(enc.edges))), 0.0)
+            present = spans[2].start if enc.domain.missing else None
+            if enc.domain.missing:
+                # The released missing count against the released present mass.
+                values = float(sum(max(w, 0.0) for w in enc.domain.weights)) + float(
+                    sum(max(w, 0.0) for w in enc.domain.atom_weights)
+                )
+                split = np.asarray([values, enc.domain.missing_weight], dtype=np.float64)
+                if split.sum() > 0:
+                    out.append(Target(spans[2].start, 2, split / split.sum()))
         if mass.sum() > 0:
             out.append(Target(span.start, span.dim, mass / mass.sum(), present))
     return out
@@ -139,33 +150,4 @@ def calibration_offsets(
             rows = rows[logits[:, target.present] >= logits[:, target.present + 1]]
         offsets = fit_offsets(rows.astype(np.float64), target.shares)
         out[target.start : target.start + target.dim] = offsets
-    return out
-
-
-def match_quantiles(
-    values: FloatArray, *, knots: FloatArray, cdf: FloatArray, jitter: FloatArray
-) -> FloatArray:
-    """Map values by rank onto a target CDF given as knots (piecewise linear between them).
-
-    The value of rank ``r`` (0-based, ties in input order) among ``m`` becomes
-    ``F⁻¹((r + jitter[r]) / m)``: the output follows the target CDF and keeps the input's order.
-
-    Args:
-        values: The values to map.
-        knots: Increasing x of the target CDF.
-        cdf: Non-decreasing F at ``knots``, from 0 to 1.
-        jitter: One uniform in [0, 1) per value (the randomised position inside its rank).
-
-    Returns:
-        The mapped values, in the input's order.
-    """
-    m = len(values)
-    if m == 0 or len(knots) < 2:
-        return values.astype(np.float64)
-    order = np.argsort(values, kind="stable")
-    probs = (np.arange(m) + jitter) / m
-    out = np.empty(m)
-    # With F flat on [a, b], F(a) == F(b) repeats in xp: np.interp then jumps from a to b (the
-    # generalised inverse), so no value lands where the target has no mass.
-    out[order] = np.interp(probs, cdf, knots)
     return out

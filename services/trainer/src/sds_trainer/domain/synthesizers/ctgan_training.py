@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import secrets
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,8 @@ from sds_trainer.domain.synthesizers.base import (
     ProgressFn,
     StopFn,
 )
+from sds_trainer.domain.synthesizers.codec import noise_source
+from sds_trainer.domain.synthesizers.codec.mechanisms import noise_levels
 from sds_trainer.domain.synthesizers.conditional import CondSampler
 from sds_trainer.domain.synthesizers.ctgan_modules import (
     Discriminator,
@@ -44,14 +47,15 @@ from sds_trainer.domain.synthesizers.dp_training import (
     PrivateDiscriminator,
     Release,
     plan_dp_sgd,
-    preprocessing_noise,
+    preprocessing_rho,
     release_epsilon,
 )
 from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, TrainingCancelled
 from sds_trainer.domain.synthesizers.transformer import DataTransformer, HistogramNoise
 
 #: Checkpoints record how their accountant was seeded (see :func:`_split_budget`).
-ACCOUNTING = "gaussian-histograms+dp-sgd/one-accountant/v1"
+# v2: the codec's histogram hierarchy (a different preprocessing state and release).
+ACCOUNTING = "gaussian-histograms+dp-sgd/one-accountant/v2"
 
 
 def pick_device(name: str) -> torch.device:
@@ -65,6 +69,11 @@ def _generator(seed: int, device: torch.device) -> torch.Generator:
     gen = torch.Generator(device=device)
     gen.manual_seed(seed)
     return gen
+
+
+def _secret_generator(device: torch.device) -> torch.Generator:
+    """A generator seeded from OS entropy: for the draws that make DP-SGD private."""
+    return _generator(secrets.randbits(63), device)
 
 
 class TrainingRun:
@@ -92,7 +101,10 @@ class TrainingRun:
             self.steps_done: list[Any] = list(resumed["preprocessing_steps"])
         else:
             found = transformer.fit(
-                data, columns=columns, noise=budget.noise, rng=np.random.default_rng(seed)
+                data,
+                columns=columns,
+                noise=budget.noise,
+                rng=noise_source() if privacy is not None else np.random.default_rng(seed),
             )
             self.steps_done = [vars(s) for s in found]
         matrix = transformer.transform(data)
@@ -124,7 +136,13 @@ class TrainingRun:
             weight_decay=params.weight_decay,
         )
         self.rand = _generator(seed + 1, device)
-        self.sample_gen = _generator(seed + 2, torch.device("cpu"))
+        # Under DP the Poisson sampling is part of the mechanism (amplification by subsampling
+        # assumes nobody can replay it): OS entropy, like the gradient noise below.
+        self.sample_gen = (
+            _secret_generator(torch.device("cpu"))
+            if privacy is not None
+            else _generator(seed + 2, torch.device("cpu"))
+        )
         n = len(data)
         self.plan: DPPlan | None = None
         self.private: PrivateDiscriminator | None = None
@@ -148,7 +166,7 @@ class TrainingRun:
                 # Real rows expected plus the fixed fake rows: the gradient is a mean over both.
                 expected_batch_size=2 * params.batch_size,
                 accountant=privacy.accountant,
-                noise_generator=_generator(seed + 3, device),
+                noise_generator=_secret_generator(device),
             )
         self.steps_per_epoch = max(n // params.batch_size, 1)
         self.losses: list[dict[str, float]] = []
@@ -347,7 +365,7 @@ def _split_budget(privacy: PrivacyBudget | None, *, histograms: int, thresholded
     """Noise of the preprocessing histograms and the δ left for the RDP → (ε, δ) conversion.
 
     The histograms are one Gaussian release composed with DP-SGD in the same accountant (see
-    :mod:`.dp_preprocessing`); the category discovery's thresholds add δ₀ = share·δ outside it.
+    :mod:`.codec.mechanisms`); the thresholds add δ₀ = share·δ outside it.
     """
     if privacy is None:
         return _Budget(None, (), 0.0)
@@ -356,14 +374,13 @@ def _split_budget(privacy: PrivacyBudget | None, *, histograms: int, thresholded
     share = privacy.preprocessing_epsilon_share
     threshold_delta = privacy.delta * share if thresholded else 0.0
     delta = privacy.delta - threshold_delta
-    sigma = preprocessing_noise(
-        epsilon=privacy.epsilon, delta=delta, share=share, histograms=histograms
-    )
-    prior: tuple[Release, ...] = ((sigma / math.sqrt(histograms), 1.0, 1),)
+    rho = preprocessing_rho(epsilon=privacy.epsilon, delta=delta, share=share)
+    levels = noise_levels(rho=rho, histograms=histograms, thresholded=thresholded)
+    prior: tuple[Release, ...] = ((1.0 / math.sqrt(2.0 * rho), 1.0, 1),)
     with warnings.catch_warnings():
         # Alone, this low-noise-per-unit Gaussian would want Rényi orders above Opacus' largest,
         # so the standalone ε (reported only) is a loose upper bound; the total ε comes from the
         # composed curve with DP-SGD, whose optimal order lies inside the range.
         warnings.filterwarnings("ignore", message="Optimal order is the largest alpha")
         alone = release_epsilon(prior, delta=delta, accountant=privacy.accountant)
-    return _Budget(HistogramNoise(sigma, threshold_delta, alone), prior, delta)
+    return _Budget(HistogramNoise(levels, threshold_delta, alone), prior, delta)

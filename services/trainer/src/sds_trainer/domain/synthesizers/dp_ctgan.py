@@ -13,11 +13,16 @@ accountant (RDP or PRV) composes it with every DP-SGD step::
     δ₀ = share·δ (the category thresholds)
 
 sigma takes ``share`` of the zCDP budget rho(ε, δ); DP-SGD's noise multiplier is then chosen so
-that the planned steps end at ε. See :mod:`.transformer` and :mod:`.dp_preprocessing`.
+that the planned steps end at ε. See :mod:`.transformer` and :mod:`.codec`.
 
 Unconditional samples are calibrated to the preprocessing's released marginals (logit offsets
-fitted once after training, numeric values mapped onto the released CDFs): post-processing of DP
-outputs only, see :mod:`.calibration`.
+fitted once after training, numeric values mapped onto the released distributions): post-processing
+of DP outputs only, see :mod:`.calibration`.
+
+Randomness: every draw that touches the data under DP — the preprocessing's histogram noise,
+DP-SGD's Poisson sampling and gradient noise — comes from OS entropy, never from ``seed`` (a
+replayable noise stream would void the guarantee). ``seed`` fixes everything else (network
+initialisation, fake rows, sampling from the fitted model). A non-private fit is reproducible.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from sds_trainer.domain.synthesizers.base import (
     validate_columns,
 )
 from sds_trainer.domain.synthesizers.calibration import calibration_offsets
+from sds_trainer.domain.synthesizers.codec import CategoricalDomain
 from sds_trainer.domain.synthesizers.conditional import CondSampler
 from sds_trainer.domain.synthesizers.ctgan_modules import Generator, sample_activate
 from sds_trainer.domain.synthesizers.ctgan_params import CTGANParams
@@ -167,11 +173,15 @@ class DPCTGANSynthesizer:
         ((column, value),) = conditions.items()
         for j, dc in enumerate(sampler.columns):
             if dc.name == column:
-                cats = self._require_fitted()[0].columns
-                labels = next(c["categories"] for c in cats if c["name"] == column)
-                if str(value) not in labels:
+                domain = next(
+                    e
+                    for e in self._require_fitted()[0].encodings
+                    if isinstance(e, CategoricalDomain) and e.name == column
+                )
+                code = domain.code_of(value)
+                if code is None:
                     raise SamplingError(f"{value!r} is not a released category of {column!r}")
-                return j, labels.index(str(value)), column, value
+                return j, code, column, value
         raise SamplingError(f"{column!r} is not a categorical column of this model")
 
     def sample(
@@ -217,7 +227,8 @@ class DPCTGANSynthesizer:
             # The generator follows the condition through its conditional loss; the equality is
             # enforced exactly on the conditioned column.
             frame[cond_spec[2]] = pd.Series([cond_spec[3]] * n, dtype=frame[cond_spec[2]].dtype)
-        return frame
+        ids = np.random.default_rng(int(torch.randint(2**62, (1,), generator=gen)))
+        return transformer.finish(frame, ids)
 
     def save(self) -> bytes:
         """Serialise transformer + generator (tensors and plain python only)."""
@@ -240,6 +251,11 @@ class DPCTGANSynthesizer:
     def load(cls, data: bytes) -> Self:
         """Rebuild from :meth:`save` (``weights_only=True``: no pickled code runs)."""
         state = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+        if "codec" not in state.get("transformer", {}):
+            raise SamplingError(
+                "this dp-ctgan model was saved by an older version of the trainer; "
+                "train it again to sample from it"
+            )
         out = cls()
         params = dict(state["params"])
         for key in ("generator_dims", "discriminator_dims"):

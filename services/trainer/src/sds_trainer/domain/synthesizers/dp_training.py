@@ -66,16 +66,14 @@ def zcdp_budget(*, epsilon: float, delta: float) -> float:
     return (math.sqrt(epsilon + log_term) - math.sqrt(log_term)) ** 2
 
 
-def preprocessing_noise(*, epsilon: float, delta: float, share: float, histograms: int) -> float:
-    """Per-count sigma of the preprocessing histograms: ``share`` of the release's zCDP budget.
+def preprocessing_rho(*, epsilon: float, delta: float, share: float) -> float:
+    """The zCDP ``rho`` of the preprocessing histograms: ``share`` of the release's budget.
 
-    The ``histograms`` column histograms have joint L2 sensitivity ``√histograms`` (one row adds
-    one to at most one bin of each), so sigma gives ``rho = histograms / (2·sigma²)``. The split is
-    only a choice of sigma: the accounting composes this release with DP-SGD exactly, in one
-    accountant.
+    The split is only a choice of noise: the accounting composes this release with DP-SGD
+    exactly, in one accountant, as one Gaussian step of noise multiplier ``1/√(2·rho)`` at
+    sample rate 1 (see ``codec.mechanisms.NoiseLevels``).
     """
-    rho = share * zcdp_budget(epsilon=epsilon, delta=delta)
-    return math.sqrt(histograms / (2.0 * rho))
+    return share * zcdp_budget(epsilon=epsilon, delta=delta)
 
 
 def release_epsilon(history: Sequence[Release], *, delta: float, accountant: str) -> float:

@@ -77,7 +77,7 @@ def workload_candidates(
 
 def _column_index(session: Session, name: str | None) -> int | None:
     """Position of column ``name`` in the model (None: no name, or not a modelled column)."""
-    names = [str(c["name"]) for c in session.header["columns"]]
+    names = [str(name) for name in session.header["names"]]
     return names.index(name) if name in names else None
 
 

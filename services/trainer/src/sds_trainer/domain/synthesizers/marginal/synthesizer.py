@@ -1,12 +1,14 @@
 """What ``aim`` and ``mst`` share: the synthesizer protocol around a select-measure-estimate run.
 
 ``fit`` validates, plans the zCDP ledger (the whole (ε, δ) converted to one ``rho``; see
-:mod:`.accounting`), runs the DP preprocessing (:mod:`.discretise`) with
-``preprocessing_epsilon_share`` of ``rho`` (and of δ for the thresholds), encodes the rows, and
-hands a :class:`.session.Session` to the method's ``_run``, which spends the rest. ``sample``
-draws rows i.i.d. from the fitted model by forward sampling along its junction tree and maps
-codes back to values; ``conditions`` fix categorical/boolean columns by evidence on the model
-(exact conditional sampling, not rejection). ``save``/``load`` use :mod:`.state` (no pickle).
+:mod:`.accounting`), runs the shared DP preprocessing (the codec, :mod:`..codec`) with
+``preprocessing_epsilon_share`` of ``rho`` (and of δ for the thresholds), cuts its released
+domains into model codes (:mod:`.discretise`), encodes the rows, and hands a
+:class:`.session.Session` to the method's ``_run``, which spends the rest. ``sample`` draws rows
+i.i.d. from the fitted model by forward sampling along its junction tree and maps codes back to
+values through the codec (every input column, identifiers regenerated); ``conditions`` fix
+categorical/boolean columns by evidence on the model (exact conditional sampling, not
+rejection). ``save``/``load`` use :mod:`.state` (no pickle).
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ from sds_trainer.domain.synthesizers.base import (
     StopFn,
     validate_columns,
 )
+from sds_trainer.domain.synthesizers.codec import TableCodec, noise_source
+from sds_trainer.domain.synthesizers.codec import plan as codec_plan
+from sds_trainer.domain.synthesizers.codec.mechanisms import NoiseLevels, noise_levels
 from sds_trainer.domain.synthesizers.errors import (
     InvalidTrainingConfig,
     SamplingError,
@@ -43,7 +48,7 @@ from sds_trainer.domain.synthesizers.marginal.columns import (
     Column,
     column_from_state,
 )
-from sds_trainer.domain.synthesizers.marginal.discretise import fit_columns, plan_histograms
+from sds_trainer.domain.synthesizers.marginal.discretise import attributes
 from sds_trainer.domain.synthesizers.marginal.graphical_model import FloatArray, GraphicalModel
 from sds_trainer.domain.synthesizers.marginal.params import MarginalParams
 from sds_trainer.domain.synthesizers.marginal.session import (
@@ -57,7 +62,8 @@ from sds_trainer.domain.synthesizers.marginal.session import (
 from sds_trainer.domain.synthesizers.marginal.state import pack, unpack
 
 MODEL_FORMAT = "sds-marginal-model"
-MODEL_VERSION = 1
+#: 2: the codec's domains (every column, identifiers regenerated); 1 is no longer readable.
+MODEL_VERSION = 2
 #: Log-potential added to the cells a condition rules out (finite, so no ``inf - inf``).
 _RULED_OUT = -1e9
 
@@ -73,6 +79,7 @@ class MarginalSynthesizer:
     params_type: ClassVar[type[MarginalParams]] = MarginalParams
 
     def __init__(self) -> None:
+        self._codec: TableCodec | None = None
         self._columns: list[Column] | None = None
         self._model: GraphicalModel | None = None
         self._params: MarginalParams | None = None
@@ -128,10 +135,10 @@ class MarginalSynthesizer:
             raise InvalidTrainingConfig(privacy.problems())
         cfg = self.params_type.parse(params)
         if resume_from is None:
-            ledger, cols, public = self._preprocess(data, kept, privacy, cfg, should_stop)
+            ledger, codec, cols = self._preprocess(data, kept, privacy, cfg, should_stop)
             resumed: Resumed | None = None
         else:
-            ledger, cols, public, resumed = self._restore(resume_from, kept)
+            ledger, codec, cols, resumed = self._restore(resume_from, kept)
         if should_stop is not None and should_stop():
             raise TrainingCancelled(
                 epoch=resumed.round if resumed else 0, epsilon_spent=ledger.epsilon()
@@ -140,8 +147,9 @@ class MarginalSynthesizer:
         header = {
             "method": self.name,
             "params": cfg.to_state(),
+            "codec": codec.to_state(),
             "columns": [c.to_state() for c in cols],
-            "public": public,
+            "names": [c.name for c in cols],
         }
         session = Session(
             codes=codes,
@@ -152,9 +160,9 @@ class MarginalSynthesizer:
             resumed=resumed,
         )
         self._run(session, cfg, seed=seed)
-        self._columns, self._model, self._params = cols, session.model, cfg
+        self._codec, self._columns, self._model, self._params = codec, cols, session.model, cfg
         self.ledger = ledger
-        return self._report(session, public, seconds=time.perf_counter() - start)
+        return self._report(session, codec, seconds=time.perf_counter() - start)
 
     def _run(self, session: Session, params: MarginalParams, *, seed: int) -> None:
         """Spend the ledger's remaining budget on measurements and fit ``session.model``."""
@@ -167,8 +175,9 @@ class MarginalSynthesizer:
         privacy: PrivacyBudget,
         params: MarginalParams,
         should_stop: StopFn | None = None,
-    ) -> tuple[ZCDPLedger, list[Column], list[list[str]]]:
-        plan = plan_histograms(specs)
+    ) -> tuple[ZCDPLedger, TableCodec, list[Column]]:
+        # The marginals' own measurements give the frequencies: the codec releases domains only.
+        plan = codec_plan(specs, frequencies=False)
         share = privacy.preprocessing_epsilon_share
         threshold_delta = share * privacy.delta if plan.thresholded else 0.0
         # A hair below the exact budget, so that float rounding in the ledger's sums can never
@@ -176,7 +185,11 @@ class MarginalSynthesizer:
         rho = epsilon_to_zcdp(privacy.epsilon, privacy.delta - threshold_delta) * (1 - 1e-9)
         ledger = ZCDPLedger(budget=rho, delta=privacy.delta, threshold_delta=threshold_delta)
         # Unused when nothing needs a histogram (all metadata declared).
-        sigma = gaussian_sigma(share * rho / plan.histograms) if plan.histograms else 1.0
+        noise = (
+            noise_levels(rho=share * rho, histograms=plan.histograms, thresholded=plan.thresholded)
+            if plan.histograms
+            else NoiseLevels(1.0, 1.0)
+        )
         each_delta = threshold_delta / plan.thresholded if plan.thresholded else 0.0
 
         def charge(column: str, statistic: str, thresholded: bool) -> None:
@@ -186,26 +199,27 @@ class MarginalSynthesizer:
             mechanism = "gaussian-stability-histogram" if thresholded else "gaussian-histogram"
             ledger.charge_gaussian(
                 f"preprocessing {mechanism}",
-                sigma=sigma,
+                sigma=noise.sigma(thresholded=thresholded),
                 delta=each_delta if thresholded else 0.0,
                 column=column,
                 statistic=statistic,
             )
 
-        cols, public = fit_columns(
+        codec = TableCodec.fit(
             data,
             specs,
-            sigma=sigma,
+            noise=noise,
             threshold_delta=each_delta,
-            numeric_bins=params.numeric_bins,
-            rng=np.random.default_rng(np.random.SeedSequence()),
+            rng=noise_source(),
             charge=charge,
+            frequencies=False,
         )
-        return ledger, cols, [[p.column, p.statistic, p.coverage] for p in public]
+        cols = attributes(codec, numeric_bins=params.numeric_bins, min_mass=3.0 * noise.shape)
+        return ledger, codec, cols
 
     def _restore(
         self, data: bytes, specs: list[ColumnSpec]
-    ) -> tuple[ZCDPLedger, list[Column], list[list[str]], Resumed]:
+    ) -> tuple[ZCDPLedger, TableCodec, list[Column], Resumed]:
         try:
             header, arrays = unpack(data)
         except ValueError as exc:
@@ -218,18 +232,19 @@ class MarginalSynthesizer:
             raise InvalidTrainingConfig(
                 [f"the checkpoint is from {header.get('method')!r}, not {self.name!r}"]
             )
-        cols = [column_from_state(c) for c in header["columns"]]
-        if [c.name for c in cols] != [s.name for s in specs]:
+        codec = TableCodec.from_state(header["codec"])
+        if [d.name for d in codec.domains] != [s.name for s in specs]:
             raise InvalidTrainingConfig(["the checkpoint's columns differ from the request's"])
+        cols = [column_from_state(c) for c in header["columns"]]
         ledger = ZCDPLedger.from_state(header["ledger"])
-        return ledger, cols, [list(p) for p in header["public"]], read_resumed(header, arrays)
+        return ledger, codec, cols, read_resumed(header, arrays)
 
-    def _report(self, session: Session, public: list[list[str]], *, seconds: float) -> FitReport:
+    def _report(self, session: Session, codec: TableCodec, *, seconds: float) -> FitReport:
         ledger = session.ledger
         pre = [c for c in ledger.charges if c.column]
         rho_pre = sum(c.rho for c in pre)
         eps_pre = ledger.epsilon(rho_pre) if rho_pre > 0 else 0.0
-        steps = [PreprocessingStep(col, stat, coverage) for col, stat, coverage in public]
+        steps = [PreprocessingStep(p.column, p.statistic, p.coverage) for p in codec.public]
         for c in pre:
             share = eps_pre * c.rho / rho_pre
             coverage = (
@@ -266,6 +281,11 @@ class MarginalSynthesizer:
         if self._columns is None or self._model is None or self._params is None:
             raise SamplingError("the model is not fitted")
         return self._columns, self._model, self._params
+
+    def _require_codec(self) -> TableCodec:
+        if self._codec is None:
+            raise SamplingError("the model is not fitted")
+        return self._codec
 
     def _evidence(
         self, conditions: Mapping[str, Any], columns: list[Column], model: GraphicalModel
@@ -319,9 +339,8 @@ class MarginalSynthesizer:
         potentials = self._evidence(conditions, columns, model) if conditions else None
         beliefs = model.calibrate(potentials)
         codes = model.sample(n, rng=rng, beliefs=beliefs)
-        return pd.DataFrame(
-            {c.name: c.decode(codes[:, j], rng) for j, c in enumerate(columns)}, index=range(n)
-        )
+        decoded = {c.name: c.decode(codes[:, j], rng) for j, c in enumerate(columns)}
+        return self._require_codec().finish(decoded, n, rng)
 
     # ---- persistence ---------------------------------------------------------------------
     def save(self) -> bytes:
@@ -334,6 +353,7 @@ class MarginalSynthesizer:
             "method": self.name,
             "params": params.to_state(),
             "total": model.total,
+            "codec": self._require_codec().to_state(),
             "columns": [c.to_state() for c in columns],
             "factors": [list(c) for c, _ in factors],
         }
@@ -352,7 +372,13 @@ class MarginalSynthesizer:
             raise SamplingError(str(exc)) from exc
         if header.get("format") != MODEL_FORMAT or header.get("method") != cls.name:
             raise SamplingError(f"not a saved {cls.name} model")
+        if header.get("version") != MODEL_VERSION:
+            raise SamplingError(
+                f"this {cls.name} model was saved by an older version of the trainer "
+                f"(format {header.get('version')}); train it again to sample from it"
+            )
         out = cls()
+        out._codec = TableCodec.from_state(header["codec"])
         out._params = cls.params_type(**header["params"])
         out._columns = [column_from_state(c) for c in header["columns"]]
         factors = {

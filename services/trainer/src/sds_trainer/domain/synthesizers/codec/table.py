@@ -1,0 +1,270 @@
+"""The one preprocessing and decoding path of every synthesizer: a table's released domains.
+
+Both model families (``aim``/``mst`` and ``dp-ctgan``) fit a :class:`TableCodec` first: one
+released domain per column (:mod:`.numeric`, :mod:`.categorical`, :mod:`.identifier`), every
+data-dependent statistic a planned, charged Gaussian histogram (:func:`plan` counts them before
+any data is read). The model then works on codes or encodings of those domains, and its output
+goes back through the codec (:meth:`TableCodec.finish`): every column of the input, in its order,
+in its dtype, on its grid, inside its released range; identifier columns regenerated.
+
+What the codec treats as public: the schema the datasets service inferred (column names, kinds,
+integer-ness, whether a column may be missing, and each column's format: decimals, value grid,
+date format and granularity; see ``sds_common.tables.formats``), what the owner declared
+(bounds, categories, the classes of a declared target column) and the number of rows. The
+privacy report lists each of them as a public-metadata step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped, unused-ignore]
+
+from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA, ColumnSpec
+from sds_trainer.domain.synthesizers.codec import identifier, numeric
+from sds_trainer.domain.synthesizers.codec.categorical import CategoricalDomain, fit_categorical
+from sds_trainer.domain.synthesizers.codec.identifier import IdentifierDomain, fit_identifier
+from sds_trainer.domain.synthesizers.codec.mechanisms import NoiseLevels
+from sds_trainer.domain.synthesizers.codec.numeric import NumericDomain, fit_numeric
+from sds_trainer.domain.synthesizers.codec.values import (
+    can_hold_missing,
+    grid_unit,
+    numeric_values,
+)
+
+Domain = NumericDomain | CategoricalDomain | IdentifierDomain
+#: ``charge(column, statistic, thresholded)``: called once before each histogram is drawn.
+ChargeFn = Callable[[str, str, bool], None]
+NUMERIC_KINDS = frozenset({"numeric", "datetime"})
+DISCRETE_KINDS = frozenset({"categorical", "boolean", "text"})
+
+
+@dataclass(frozen=True)
+class HistogramPlan:
+    """How many Gaussian histograms the codec releases, and how many are thresholded."""
+
+    histograms: int
+    thresholded: int
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    """A statistic covered by public metadata (no ε)."""
+
+    column: str
+    statistic: str
+    coverage: str = PUBLIC_METADATA
+
+
+def _grid(spec: ColumnSpec) -> tuple[float, bool]:
+    return grid_unit(kind=spec.kind, integer=spec.integer, fmt=spec.format)
+
+
+def plan(specs: Sequence[ColumnSpec], *, frequencies: bool) -> HistogramPlan:
+    """Count the histograms :meth:`TableCodec.fit` releases for ``specs`` (data-independent)."""
+    histograms = thresholded = 0
+    for spec in specs:
+        if spec.kind in NUMERIC_KINDS:
+            atoms = not _grid(spec)[1]
+            histograms += numeric.histograms(kind=spec.kind, atoms=atoms)
+            thresholded += int(atoms)
+        elif spec.kind == "identifier":
+            histograms += identifier.HISTOGRAMS
+            thresholded += identifier.HISTOGRAMS
+        elif spec.kind in DISCRETE_KINDS:
+            public = spec.kind == "boolean" or spec.categories is not None
+            histograms += 1 if not public or frequencies else 0
+            thresholded += int(not public)
+    return HistogramPlan(histograms=histograms, thresholded=thresholded)
+
+
+@dataclass
+class TableCodec:
+    """Released domains of a table's columns, in input order (see the module docstring)."""
+
+    domains: list[Domain]
+    public: list[PublicStep] = field(default_factory=list)
+
+    @property
+    def modelled(self) -> list[NumericDomain | CategoricalDomain]:
+        """The domains a model sees (identifiers are regenerated, never modelled)."""
+        return [d for d in self.domains if not isinstance(d, IdentifierDomain)]
+
+    @classmethod
+    def fit(
+        cls,
+        data: pd.DataFrame,
+        specs: Sequence[ColumnSpec],
+        *,
+        noise: NoiseLevels | None,
+        threshold_delta: float | None,
+        rng: Any,
+        charge: ChargeFn,
+        frequencies: bool,
+    ) -> TableCodec:
+        """Release every column's domain.
+
+        Args:
+            data: The table.
+            specs: One spec per column to synthesise.
+            noise: Noise of the thresholded and of the other histograms; None: exact statistics
+                (a non-private fit).
+            threshold_delta: δ₀ of each thresholded histogram.
+            rng: Noise source (OS entropy in production, see ``mechanisms.noise_source``).
+            charge: Called once per histogram, before it is drawn.
+            frequencies: Also release DP counts of public-domain discrete columns.
+        """
+        domains: list[Domain] = []
+        public: list[PublicStep] = []
+        discovery = noise.discovery if noise is not None else None
+        shape = noise.shape if noise is not None else None
+        for spec in specs:
+            series = data[spec.name]
+
+            def charge_column(statistic: str, thresholded: bool, *, name: str = spec.name) -> None:
+                charge(name, statistic, thresholded)
+
+            public.append(PublicStep(spec.name, "kind and format", PUBLIC_METADATA + " (schema)"))
+            missing = spec.nullable and can_hold_missing(series.dtype)
+            if spec.kind in NUMERIC_KINDS:
+                domains.append(
+                    _fit_numeric(
+                        spec,
+                        series,
+                        missing=missing,
+                        noise=noise,
+                        threshold_delta=threshold_delta,
+                        rng=rng,
+                        charge=charge_column,
+                    )
+                )
+                if spec.bounds is not None:
+                    public.append(PublicStep(spec.name, "bounds"))
+            elif spec.kind == "identifier":
+                domains.append(
+                    fit_identifier(
+                        series,
+                        name=spec.name,
+                        integer=pd.api.types.is_integer_dtype(series.dtype),
+                        sigma=discovery,
+                        threshold_delta=threshold_delta,
+                        rng=rng,
+                        charge=charge_column,
+                    )
+                )
+            else:
+                domain = fit_categorical(
+                    series,
+                    name=spec.name,
+                    kind=spec.kind,
+                    declared=spec.categories,
+                    origin=spec.categories_origin,
+                    missing=missing,
+                    frequencies=frequencies,
+                    other_label=spec.other_label,
+                    sigma=discovery,
+                    counts_sigma=shape,
+                    threshold_delta=threshold_delta,
+                    rng=rng,
+                    charge=charge_column,
+                )
+                domains.append(domain)
+                if domain.origin != "dp":
+                    public.append(PublicStep(spec.name, "categories", _category_coverage(domain)))
+        return cls(domains=domains, public=public)
+
+    def finish(
+        self, decoded: Mapping[str, pd.Series[Any]], n: int, rng: np.random.Generator
+    ) -> pd.DataFrame:
+        """The synthetic table: every column in input order, identifiers regenerated."""
+        out: dict[str, pd.Series[Any]] = {}
+        for domain in self.domains:
+            if isinstance(domain, IdentifierDomain):
+                out[domain.name] = domain.generate(n, rng)
+            else:
+                out[domain.name] = decoded[domain.name].reset_index(drop=True)
+        return pd.DataFrame(out, index=range(n))
+
+    def to_state(self) -> dict[str, Any]:
+        """Plain-python state (JSON and ``torch.load(weights_only=True)`` safe)."""
+        return {
+            "domains": [d.to_state() for d in self.domains],
+            "public": [[p.column, p.statistic, p.coverage] for p in self.public],
+        }
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> TableCodec:
+        """Rebuild from :meth:`to_state`."""
+        return cls(
+            domains=[domain_from_state(d) for d in state["domains"]],
+            public=[PublicStep(str(a), str(b), str(c)) for a, b, c in state["public"]],
+        )
+
+
+def domain_from_state(state: Mapping[str, Any]) -> Domain:
+    """Rebuild one domain from its ``to_state``."""
+    fields = {k: v for k, v in state.items() if k != "type"}
+    kind = state["type"]
+    if kind == "numeric":
+        return NumericDomain(**fields)
+    if kind == "identifier":
+        return IdentifierDomain(**fields)
+    return CategoricalDomain(**fields)
+
+
+def _category_coverage(domain: CategoricalDomain) -> str:
+    if domain.origin == "boolean":
+        return PUBLIC_METADATA + " (boolean)"
+    if domain.origin == "target":
+        return PUBLIC_METADATA + " (the declared target's classes, declared public by the owner)"
+    return PUBLIC_METADATA
+
+
+def _fit_numeric(
+    spec: ColumnSpec,
+    series: pd.Series[Any],
+    *,
+    missing: bool,
+    noise: NoiseLevels | None,
+    threshold_delta: float | None,
+    rng: Any,
+    charge: Callable[[str, bool], None],
+) -> NumericDomain:
+    unit, grid = _grid(spec)
+    units = numeric_values(series, spec.kind) / unit
+    present = units[~np.isnan(units)]
+    if grid:
+        present = np.round(present)
+    bounds = None
+    if spec.bounds is not None:
+        bounds = (spec.bounds[0] / unit, spec.bounds[1] / unit)
+    edges, weights, atoms, atom_weights, missing_weight = fit_numeric(
+        present,
+        kind=spec.kind,
+        bounds=bounds,
+        grid=grid,
+        atoms=not grid,
+        rows=len(series),
+        missing=int(np.isnan(units).sum()) if missing else None,
+        noise=noise,
+        threshold_delta=threshold_delta,
+        rng=rng,
+        charge=charge,
+    )
+    return NumericDomain(
+        name=spec.name,
+        kind=spec.kind,
+        dtype=str(series.dtype),
+        unit=unit,
+        grid=grid,
+        decimals=spec.format.decimals if spec.format is not None else None,
+        missing=missing,
+        edges=edges,
+        weights=weights,
+        atoms=atoms,
+        atom_weights=atom_weights,
+        missing_weight=missing_weight,
+    )

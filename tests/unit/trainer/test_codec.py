@@ -1,0 +1,327 @@
+"""The codec: the one DP preprocessing and decoding path of every synthesizer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sds_common.tables import ColumnFormat
+from sds_trainer.domain.synthesizers import ColumnSpec
+from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA
+from sds_trainer.domain.synthesizers.codec import (
+    CategoricalDomain,
+    IdentifierDomain,
+    NumericDomain,
+    TableCodec,
+    plan,
+)
+from sds_trainer.domain.synthesizers.codec.identifier import shape_key
+from sds_trainer.domain.synthesizers.codec.mechanisms import (
+    NoiseLevels,
+    noise_levels,
+    stability_histogram,
+)
+
+NOISE = NoiseLevels(discovery=40.0, shape=80.0)
+
+
+class _CountingRng:
+    """Passes draws through to a real generator, counting the Gaussian draws per noise scale."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.draws: list[float] = []
+        self._rng = np.random.default_rng(seed)
+
+    def normal(self, *, scale: float, size: tuple[int, ...]) -> np.ndarray:
+        self.draws.append(scale)
+        return self._rng.normal(scale=scale, size=size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rng, name)
+
+
+def _fit(
+    frame: pd.DataFrame,
+    specs: list[ColumnSpec],
+    *,
+    noise: NoiseLevels | None = NOISE,
+    rng: Any = None,
+) -> tuple[TableCodec, list[tuple[str, str, bool]]]:
+    charges: list[tuple[str, str, bool]] = []
+    codec = TableCodec.fit(
+        frame,
+        specs,
+        noise=noise,
+        threshold_delta=1e-9,
+        rng=rng if rng is not None else np.random.default_rng(1),
+        charge=lambda column, statistic, thresholded: charges.append(
+            (column, statistic, thresholded)
+        ),
+        frequencies=True,
+    )
+    return codec, charges
+
+
+def _numeric(codec: TableCodec, name: str) -> NumericDomain:
+    domain = next(d for d in codec.domains if d.name == name)
+    assert isinstance(domain, NumericDomain)
+    return domain
+
+
+def _draw(domain: NumericDomain, n: int, seed: int = 0) -> pd.Series:
+    rng = np.random.default_rng(seed)
+    return domain.typed(domain.quantile(rng.random(n)))
+
+
+def test_noise_levels_spend_exactly_the_rho_they_are_given() -> None:
+    levels = noise_levels(rho=0.01, histograms=30, thresholded=6)
+    rho = 6 / (2 * levels.discovery**2) + 24 / (2 * levels.shape**2)
+    assert rho == pytest.approx(0.01)
+    assert levels.shape == pytest.approx(2 * levels.discovery)
+
+
+def test_every_noisy_histogram_drawn_is_planned_and_charged_at_its_noise() -> None:
+    # The noise comes from the planned histogram count: a histogram drawn but not planned would
+    # be released with too little noise.
+    rng = np.random.default_rng(0)
+    n = 3000
+    frame = pd.DataFrame(
+        {
+            "age": pd.array(rng.integers(18, 90, n), dtype="Int64"),
+            "income": np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2.0, 1000.0, n)),
+            "bounded": rng.uniform(0, 120, n),
+            "when": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "declared": rng.choice(["x", "y"], n),
+            "member": pd.array(rng.random(n) < 0.3, dtype="boolean"),
+            "key": [f"K-{i:05d}" for i in range(n)],
+        }
+    )
+    specs = [
+        ColumnSpec("age", "numeric", integer=True),
+        ColumnSpec("income", "numeric", nullable=True),
+        ColumnSpec("bounded", "numeric", bounds=(0.0, 120.0)),
+        ColumnSpec(
+            "when", "datetime", format=ColumnFormat(dtype="datetime64[us]", granularity_s=86400)
+        ),
+        ColumnSpec("colour", "categorical"),
+        ColumnSpec("declared", "categorical", categories=("x", "y")),
+        ColumnSpec("member", "boolean"),
+        ColumnSpec("key", "identifier"),
+    ]
+    counting = _CountingRng()
+    codec, charges = _fit(frame, specs, rng=counting)
+    planned = plan(specs, frequencies=True)
+    assert len(counting.draws) == len(charges) == planned.histograms
+    assert sum(thresholded for *_, thresholded in charges) == planned.thresholded
+    # Each draw used the noise of its kind: thresholded histograms the discovery noise.
+    assert list(counting.draws) == [
+        NOISE.discovery if thresholded else NOISE.shape for *_, thresholded in charges
+    ]
+    # Every column is covered: charged statistics, or public metadata (schema, declarations).
+    covered = {c for c, *_ in charges} | {p.column for p in codec.public}
+    assert covered == set(frame.columns)
+    assert all(p.coverage.startswith(PUBLIC_METADATA) for p in codec.public)
+    assert ("bounded", "bounds") in {(p.column, p.statistic) for p in codec.public}
+    assert ("declared", "categories") in {(p.column, p.statistic) for p in codec.public}
+
+
+def test_a_constant_integer_column_stays_constant_and_a_narrow_one_keeps_its_range() -> None:
+    rng = np.random.default_rng(2)
+    n = 20_000
+    frame = pd.DataFrame(
+        {
+            "year": pd.array(np.full(n, 2013), dtype="Int64"),
+            "hour": pd.array(rng.integers(1, 24, n), dtype="Int64"),
+        }
+    )
+    specs = [
+        ColumnSpec("year", "numeric", integer=True),
+        ColumnSpec("hour", "numeric", integer=True),
+    ]
+    codec, _ = _fit(frame, specs)
+    years = _draw(_numeric(codec, "year"), 5000)
+    assert set(years) == {2013}
+    assert years.dtype == frame["year"].dtype
+    hours = _draw(_numeric(codec, "hour"), 5000)
+    assert hours.between(1, 23).all()
+    assert set(hours) == set(range(1, 24))
+
+
+def test_values_stay_inside_the_real_range_and_on_their_grid() -> None:
+    rng = np.random.default_rng(3)
+    n = 20_000
+    frame = pd.DataFrame(
+        {
+            "price": np.round(rng.uniform(10, 900, n), 2),
+            "step5": pd.array(rng.integers(0, 40, n) * 5, dtype="Int64"),
+            "when": pd.Timestamp("2013-01-01", tz="UTC")
+            + pd.to_timedelta(rng.integers(0, 24 * 365, n), unit="h"),
+        }
+    )
+    specs = [
+        ColumnSpec("price", "numeric", format=ColumnFormat(dtype="float64", decimals=2, step=0.01)),
+        ColumnSpec("step5", "numeric", integer=True, format=ColumnFormat(dtype="Int64", step=5)),
+        ColumnSpec(
+            "when",
+            "datetime",
+            format=ColumnFormat(dtype="datetime64[us, UTC]", granularity_s=3600),
+        ),
+    ]
+    codec, _ = _fit(frame, specs)
+    for name in frame.columns:
+        values = _draw(_numeric(codec, name), 20_000)
+        real = frame[name]
+        inside = values.between(real.min(), real.max()).mean()
+        assert inside >= 0.99, (name, inside)
+        assert values.dtype == real.dtype
+    price = _draw(_numeric(codec, "price"), 5000)
+    assert np.allclose(price, np.round(price, 2))
+    assert (_draw(_numeric(codec, "step5"), 5000) % 5 == 0).all()
+    when = _draw(_numeric(codec, "when"), 5000)
+    assert (when.dt.minute == 0).all()
+    assert (when.dt.second == 0).all()
+
+
+def test_a_zero_spike_decodes_exactly_and_its_far_tail_survives() -> None:
+    """90 % zeros, the rest three decades away: the spike is exact, the tail is not noise."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    gain = np.where(rng.random(n) < 0.9, 0.0, rng.uniform(2_000, 9_000, n))
+    for spec in (
+        ColumnSpec("gain", "numeric"),  # binary floats: the zeros are an atom
+        ColumnSpec("gain", "numeric", bounds=(0.0, 99_999.0)),  # declared wide range
+    ):
+        codec, _ = _fit(pd.DataFrame({"gain": gain}), [spec])
+        values = _draw(_numeric(codec, "gain"), 20_000)
+        assert np.mean(values == 0.0) == pytest.approx(0.9, abs=0.02)
+        # The tail keeps its mass and lies where the data is, not in the decades between.
+        assert np.mean(values >= 2_000) == pytest.approx(0.1, abs=0.02)
+        assert np.mean((values > 0) & (values < 1_500)) < 0.005
+        assert values.between(0.0, 9_000).mean() >= 0.99
+
+
+def test_a_category_held_by_one_row_is_never_released() -> None:
+    values = ["common"] * 5000 + ["unique"]
+    for seed in range(20):
+        found = stability_histogram(values, sigma=50.0, delta=1e-6, rng=np.random.default_rng(seed))
+        assert "unique" not in found.keys
+        assert "common" in found.keys
+
+
+def test_rare_categories_go_to_a_visible_other_bucket_never_to_missing() -> None:
+    rng = np.random.default_rng(5)
+    n = 5000
+    colour = rng.choice(["red", "green", "blue"], n).astype(object)
+    colour[:30] = "rare"  # far below the release threshold at this noise
+    colour[30:40] = None
+    frame = pd.DataFrame({"colour": pd.array(colour, dtype="string")})
+    codec, _ = _fit(
+        frame, [ColumnSpec("colour", "categorical", nullable=True, other_label="Other")]
+    )
+    domain = codec.domains[0]
+    assert isinstance(domain, CategoricalDomain)
+    assert "rare" not in domain.categories
+    assert domain.other
+    assert domain.missing
+    codes = domain.encode(frame["colour"])
+    decoded = domain.decode(codes)
+    assert (decoded[:30] == "Other").all()  # the rare rows: the bucket, visible
+    assert decoded[30:40].isna().all()  # real missing cells stay missing
+    assert decoded[40:].notna().all()
+    assert decoded.dtype == frame["colour"].dtype
+
+
+def test_the_declared_targets_classes_are_public_and_never_dropped() -> None:
+    rng = np.random.default_rng(6)
+    target = rng.choice(["yes", "no", "minority"], 6300, p=[0.6, 0.35, 0.05])
+    frame = pd.DataFrame({"target": pd.array(target, dtype="string")})
+    spec = ColumnSpec(
+        "target",
+        "categorical",
+        categories=("minority", "no", "yes"),
+        categories_origin="target",
+        target=True,
+    )
+    codec, charges = _fit(frame, [spec], noise=NoiseLevels(discovery=400.0, shape=800.0))
+    domain = codec.domains[0]
+    assert isinstance(domain, CategoricalDomain)
+    assert domain.categories == ["minority", "no", "yes"]
+    assert ("target", "categories", True) not in charges  # nothing found under DP
+    [step] = [p for p in codec.public if p.statistic == "categories"]
+    assert "target" in step.coverage
+    assert step.coverage.startswith(PUBLIC_METADATA)
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        ([f"CASE-{i:05d}" for i in range(3000)], r"CASE-\d{5}"),
+        (
+            [f"{i:08x}-aaaa-4bbb-8ccc-0123456789ab" for i in range(3000)],
+            r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}",
+        ),
+    ],
+)
+def test_identifiers_are_regenerated_unique_in_the_released_shape(
+    values: list[str], pattern: str
+) -> None:
+    frame = pd.DataFrame({"key": pd.array(values, dtype="string"), "x": np.arange(len(values))})
+    codec, charges = _fit(
+        frame, [ColumnSpec("key", "identifier"), ColumnSpec("x", "numeric", integer=True)]
+    )
+    domain = codec.domains[0]
+    assert isinstance(domain, IdentifierDomain)
+    assert domain.origin == "shape"
+    assert all(
+        stat.startswith("shape") and thresholded
+        for col, stat, thresholded in charges
+        if col == "key"
+    )
+    out = codec.finish({"x": pd.Series(np.arange(2000))}, 2000, np.random.default_rng(0))
+    keys = out["key"]
+    assert keys.is_unique
+    assert keys.str.fullmatch(pattern).all()
+    assert keys.dtype == frame["key"].dtype
+    assert [d.name for d in codec.modelled] == ["x"]  # never modelled
+
+
+def test_identifiers_without_a_common_shape_become_a_sequence() -> None:
+    rng = np.random.default_rng(7)
+    values = [
+        "".join(rng.choice(list("abcXYZ012-_"), rng.integers(3, 12))) + str(i) for i in range(300)
+    ]
+    frame = pd.DataFrame({"key": values, "x": np.arange(300)})
+    codec, _ = _fit(
+        frame, [ColumnSpec("key", "identifier"), ColumnSpec("x", "numeric", integer=True)]
+    )
+    domain = codec.domains[0]
+    assert isinstance(domain, IdentifierDomain)
+    assert domain.origin == "sequence"
+    out = codec.finish({"x": pd.Series(np.arange(300))}, 300, np.random.default_rng(0))
+    assert out["key"].is_unique
+
+
+def test_shape_keys_keep_prefixes_classes_and_hex() -> None:
+    sep = "\x00"
+    assert shape_key("CASE-00123", prefix=True) == f"CASE-{sep}99999"
+    assert shape_key("CASE-00123", prefix=False) == f"{sep}AAAA-99999"
+    assert shape_key("3f2a9c1e-0b7d", prefix=False) == f"{sep}xxxxxxxx-xxxx"
+
+
+def test_state_round_trips() -> None:
+    rng = np.random.default_rng(8)
+    frame = pd.DataFrame(
+        {"v": rng.normal(size=3000), "c": rng.choice(["a", "b"], 3000), "k": range(3000)}
+    )
+    specs = [
+        ColumnSpec("v", "numeric"),
+        ColumnSpec("c", "categorical"),
+        ColumnSpec("k", "identifier", integer=True),
+    ]
+    codec, _ = _fit(frame, specs)
+    again = TableCodec.from_state(codec.to_state())
+    assert again == codec
