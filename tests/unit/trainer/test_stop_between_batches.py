@@ -82,21 +82,24 @@ def test_a_stop_is_seen_before_the_next_step_and_charges_the_steps_taken(
 def test_a_run_stopped_mid_epoch_resumes_from_its_checkpoint_as_if_never_stopped(
     table: pd.DataFrame, specs: list[ColumnSpec], budget: PrivacyBudget
 ) -> None:
-    full_model, full = _fit(table, specs, budget)
     saved: dict[int, bytes] = {}
+    full_model, full = _fit(table, specs, budget, checkpoint=saved.__setitem__)
+    # Resumed after epoch 1, then stopped two steps into epoch 2 (as at a shutdown).
+    written: dict[int, bytes] = {}
     with pytest.raises(TrainingCancelled) as cancelled:
-        # Two steps into the second epoch: the first epoch's checkpoint is the last one.
         _fit(
             table,
             specs,
             budget,
-            checkpoint=saved.__setitem__,
-            should_stop=StopAfter(STEPS_PER_EPOCH + 2),
+            resume_from=saved[1],
+            checkpoint=written.__setitem__,
+            should_stop=StopAfter(2),
         )
     assert cancelled.value.epoch == 1
-    assert set(saved) == {1}
+    assert written == {}, "a stop mid-epoch must not write a checkpoint of a half epoch"
+    # Resumed again from the same checkpoint, it ends exactly where the uninterrupted run did:
+    # the interrupted epoch's steps are neither lost nor counted twice.
     resumed_model, resumed = _fit(table, specs, budget, resume_from=saved[1])
-    # The steps of the interrupted epoch are neither lost nor counted twice.
     assert resumed.steps == full.steps
     assert resumed.epsilon == pytest.approx(full.epsilon, rel=1e-9)
     pd.testing.assert_frame_equal(full_model.sample(50, seed=2), resumed_model.sample(50, seed=2))
