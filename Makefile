@@ -10,7 +10,7 @@ PY = $(UV) run --frozen
 export UV_SYSTEM_CERTS ?= 1
 
 .PHONY: install demo test test-unit services services-down lint fmt typecheck asyncapi up-embedded up-distributed \
-        bench-bus bench-synthesis bench-gateway bench-audit bench-peers clean
+        bench-bus bench-synthesis bench-gateway bench-audit bench-peers bench-suite clean
 
 install:            ## install the whole workspace (uv, pinned by uv.lock) into .venv
 	@scripts/install.sh
@@ -61,7 +61,10 @@ bench-audit: install services
 	@$(PY) python benchmarks/audit.py
 
 bench-peers: install   ## our synthesizers against ctgan, smartnoise-synth and mostlyai-engine (own venvs)
-	@$(PY) python benchmarks/peers.py
+	@UV=$(UV) $(PY) python benchmarks/peers.py
+
+bench-suite: install   ## 12 real public tables: ours (defaults / reviewed schema) against the DP peers
+	@UV=$(UV) $(PY) python benchmarks/suite.py $(SUITE_ARGS)
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache .pytest_cache

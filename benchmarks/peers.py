@@ -111,27 +111,50 @@ def _call(command: list[str], *, log: Path, timeout_s: float, threads: int) -> s
     return f"failed: {venvs.one_line(log.read_text())}"
 
 
-def judge(setup: Setup, synthetic_csv: Path, built: dict[str, venvs.Built]) -> float:
-    """SDMetrics' QualityReport score of ``synthetic_csv`` against the real training rows."""
+def judge_scores(
+    *,
+    real_csv: Path,
+    synthetic_csv: Path,
+    columns: Sequence[dict[str, Any]],
+    built: dict[str, venvs.Built],
+    threads: int,
+) -> dict[str, Any]:
+    """SDMetrics' QualityReport of ``synthetic_csv`` against ``real_csv``: overall and properties.
+
+    Returns the judge's dict: ``quality``, ``column_shapes``, ``column_pair_trends``, seconds.
+    """
     if "judge" not in built:
         built["judge"] = venvs.ensure(venvs.VENVS["judge"])
-    spec_path = synthetic_csv.with_name("judge.json")
-    out = synthetic_csv.with_name("judge-result.json")
+    stem = synthetic_csv.stem
+    spec_path = synthetic_csv.with_name(f"{stem}-judge.json")
+    out = synthetic_csv.with_name(f"{stem}-judge-result.json")
     spec = {
-        "real_csv": str(setup.train_csv),
+        "real_csv": str(real_csv),
         "synthetic_csv": str(synthetic_csv),
-        "columns": setup.prepared.columns,
+        "columns": list(columns),
         "out_json": str(out),
-        "threads": setup.threads,
+        "threads": threads,
     }
     spec_path.write_text(json.dumps(spec))
     command = [built["judge"].python_path, "-m", "benchmarks._peers.judge_worker", str(spec_path)]
-    reason = _call(
-        command, log=synthetic_csv.with_name("judge.log"), timeout_s=1800, threads=setup.threads
-    )
+    log = synthetic_csv.with_name(f"{stem}-judge.log")
+    reason = _call(command, log=log, timeout_s=1800, threads=threads)
     if reason is not None:
         raise RuntimeError(f"SDMetrics judge {reason}")
-    return float(json.loads(out.read_text())["quality"])
+    scores: dict[str, Any] = json.loads(out.read_text())
+    return scores
+
+
+def judge(setup: Setup, synthetic_csv: Path, built: dict[str, venvs.Built]) -> float:
+    """SDMetrics' QualityReport score of ``synthetic_csv`` against the real training rows."""
+    scores = judge_scores(
+        real_csv=setup.train_csv,
+        synthetic_csv=synthetic_csv,
+        columns=setup.prepared.columns,
+        built=built,
+        threads=setup.threads,
+    )
+    return float(scores["quality"])
 
 
 def score(setup: Setup, run: Run, synthetic: pd.DataFrame, spent: float | None) -> dict[str, float]:

@@ -113,8 +113,18 @@ class Row:
         return self.fit.sample_rows / self.fit.sample_default_s
 
 
-def prepare(source: Path, workdir: Path, *, rows: int | None = None) -> Prepared:
-    """Type and split ``source`` with the datasets service's pipeline (optionally a row sample)."""
+def prepare(
+    source: Path,
+    workdir: Path,
+    *,
+    rows: int | None = None,
+    target: str = TARGET,
+    dataset_id: UUID = DATASET_ID,
+) -> Prepared:
+    """Type and split ``source`` with the datasets service's pipeline (optionally a row sample).
+
+    The split is seeded by ``dataset_id`` (stratified on a categorical ``target``).
+    """
     if rows is not None:
         frame = pd.read_csv(source, dtype=str, keep_default_na=False)
         source = workdir / "input.csv"
@@ -123,15 +133,22 @@ def prepare(source: Path, workdir: Path, *, rows: int | None = None) -> Prepared
         source=source,
         workdir=workdir,
         table_format="csv",
-        dataset_id=DATASET_ID,
-        target_column=TARGET,
+        dataset_id=dataset_id,
+        target_column=target,
         limits=Limits(),
     )
+    # Integer-ness is schema (the typed column's dtype), public as the trainer reads it.
+    dtypes = pd.read_parquet(prepared.train_path).dtypes
     return Prepared(
         train_path=prepared.train_path,
         holdout_path=prepared.holdout_path,
         columns=[
-            {"name": c.name, "kind": c.kind, "missing_fraction": c.missing_fraction}
+            {
+                "name": c.name,
+                "kind": c.kind,
+                "missing_fraction": c.missing_fraction,
+                "integer": bool(pd.api.types.is_integer_dtype(dtypes[c.name])),
+            }
             for c in prepared.columns
         ],
         train_rows=prepared.n_rows - prepared.holdout_rows,

@@ -4,7 +4,9 @@ Ours come from the trainer's registry at run time (every DP synthesizer register
 the table's declared public metadata; the cheap ones (:data:`NO_METADATA_TOO`) run a second time
 without it, as a user who declares nothing would run them. The peers are fixed: the ``ctgan``
 package (non-DP, once), smartnoise-synth's DP-CTGAN, MST and AIM, and mostlyai-engine's
-TabularARGN with DP. A DP method runs once per ε; a non-DP one once.
+TabularARGN with DP; they get the same declared metadata as ours (smartnoise's MST and AIM use its
+bounds, see ``smartnoise_worker``; the others have no way to take it). A DP method runs once per
+ε; a non-DP one once.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ PEERS: dict[str, tuple[str, str, str, str, bool]] = {
 class Method:
     """A synthesizer and where it runs (``venv`` is ``"ours"`` for the workspace venv).
 
-    ``declared``: the worker gets the table's declared public metadata (ours only).
+    ``declared``: the worker gets the table's declared public metadata.
     """
 
     key: str
@@ -96,7 +98,7 @@ def catalogue(registry: Mapping[str, Any]) -> dict[str, Method]:
             key = name + NO_METADATA
             out[key] = Method(key, f"ours: {name}, no metadata", OURS, "ours_worker", name, True)
     for key, (label, venv, worker, name, private) in PEERS.items():
-        out[key] = Method(key, label, venv, worker, name, private)
+        out[key] = Method(key, label, venv, worker, name, private, declared=True)
     return out
 
 

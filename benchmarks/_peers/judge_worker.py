@@ -2,7 +2,8 @@
 
 ``python -m benchmarks._peers.judge_worker SPEC.json`` with a spec ``{"real_csv",
 "synthetic_csv", "columns", "out_json"}``; it scores the synthetic table against the real table it
-is given (numeric columns as ``numerical``, the rest as ``categorical``) and writes the overall
+is given (numeric columns as ``numerical``, datetimes as ``datetime``, booleans as ``boolean``, the
+rest as ``categorical``) and writes the overall
 score, its two properties (Column Shapes, Column Pair Trends) and the seconds it took.
 """
 
@@ -15,7 +16,7 @@ from typing import Any
 
 from benchmarks._peers.protocol import limit_threads, load_table, package_versions, stopwatch
 
-SDTYPES = {"numeric": "numerical", "boolean": "boolean"}
+SDTYPES = {"numeric": "numerical", "boolean": "boolean", "datetime": "datetime"}
 
 
 def metadata(columns: list[dict[str, Any]]) -> dict[str, Any]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,8 @@ class Result:
         epsilon_spent: ε the method reports having spent (None: not reported or not DP).
         versions: package → version inside the worker's environment.
         notes: facts about how the method was run (settings, generation mode).
+        peak_rss_mib: the worker process's peak resident memory (fit and sample), set by
+            :func:`worker_main`.
     """
 
     fit_s: float
@@ -91,6 +94,7 @@ class Result:
     epsilon_spent: float | None = None
     versions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    peak_rss_mib: float | None = None
 
 
 def write_spec(spec: Spec, path: Path) -> None:
@@ -114,9 +118,9 @@ def read_result(out_dir: Path) -> Result:
 
 
 def load_table(path: Path | str, columns: list[dict[str, Any]]) -> pd.DataFrame:
-    """Read a CSV with the declared kinds: numeric columns as floats, the rest as strings.
+    """Read a CSV with the declared kinds: numbers as floats, datetimes parsed, the rest as text.
 
-    Missing values stay missing (NaN) in both; unparsable numbers become NaN.
+    Missing values stay missing (NaN/NaT/None); unparsable numbers and datetimes become missing.
     """
     frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
     out = pd.DataFrame(index=frame.index)
@@ -125,6 +129,8 @@ def load_table(path: Path | str, columns: list[dict[str, Any]]) -> pd.DataFrame:
         values = frame[name] if name in frame else pd.Series(pd.NA, index=frame.index)
         if column["kind"] == "numeric":
             out[name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        elif column["kind"] == "datetime":
+            out[name] = pd.to_datetime(values, errors="coerce", format="ISO8601")
         else:
             out[name] = values.astype(object).where(values.notna(), None)
     return out
@@ -174,4 +180,7 @@ def worker_main(run: Callable[[Spec], Result], argv: list[str] | None = None) ->
     spec = read_spec(Path(args[0]))
     limit_threads(spec.threads)
     Path(spec.out_dir).mkdir(parents=True, exist_ok=True)
-    write_result(spec, run(spec))
+    result = run(spec)
+    # ru_maxrss is in KiB on Linux: the whole worker's peak (imports, fit and sample).
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    write_result(spec, replace(result, peak_rss_mib=peak))

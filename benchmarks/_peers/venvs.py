@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 import time
 from dataclasses import asdict, dataclass
@@ -96,6 +98,20 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(kept.encode()).hexdigest()
 
 
+def uv() -> str:
+    """The uv to build venvs with: ``$UV`` (the Makefile's), else ``uv`` on PATH, else the one
+    ``scripts/uv.sh`` finds or bootstraps (a fresh login's PATH has none)."""
+    found = os.environ.get("UV") or shutil.which("uv")
+    if found:
+        return found
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "uv.sh")], capture_output=True, text=True, check=False, cwd=ROOT
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        raise VenvUnavailableError(f"no uv: scripts/uv.sh failed: {one_line(done.stderr)}")
+    return done.stdout.strip().splitlines()[-1]
+
+
 def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(command, capture_output=True, text=True, check=False, cwd=ROOT)
 
@@ -128,8 +144,8 @@ def ensure(spec: VenvSpec, *, root: Path = VENV_ROOT) -> Built:
             return built
     started = time.perf_counter()
     steps = [
-        ["uv", "venv", "--clear", "--quiet", "--python", spec.python, str(home)],
-        ["uv", "pip", "install", "--quiet", "--python", str(python), "-r", str(spec.requirements)],
+        [uv(), "venv", "--clear", "--quiet", "--python", spec.python, str(home)],
+        [uv(), "pip", "install", "--quiet", "--python", str(python), "-r", str(spec.requirements)],
     ]
     for command in steps:
         done = _run(command)
@@ -142,7 +158,7 @@ def ensure(spec: VenvSpec, *, root: Path = VENV_ROOT) -> Built:
         python_version=_python_version(python),
         requirements=str(spec.requirements.relative_to(ROOT)),
         requirements_sha256=sha,
-        uv=_run(["uv", "--version"]).stdout.strip(),
+        uv=_run([uv(), "--version"]).stdout.strip(),
         build_s=time.perf_counter() - started,
         built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -406,3 +406,70 @@ async def test_audit_and_llm_routes_through_the_gateway(
         with pytest.raises(StudioError) as hidden:
             await outsider.call("POST", f"/datasets/{dataset['id']}/data-dictionary")
     assert (hidden.value.status, hidden.value.code) == (404, "not_found")
+
+
+async def test_audit_and_llm_entry_points_refuse_replays_and_duplicated_headers(
+    stack: DistributedStack, client: StudioClient, tmp_path: Path
+) -> None:
+    """The audit and llm services run the gateway's identity check themselves: whether a request
+    comes through the gateway or straight to their port, a replayed signature, a prepended
+    fresh nonce and a doubled identity header are 401 and recorded as AuthenticationFailed; an
+    API key works through the gateway within its scope."""
+    dataset = await _ready_dataset(client, _sample(CRASH_ROWS, tmp_path / "door.csv"), stack)
+    await _llm_when_known(client, f"/datasets/{dataset['id']}/data-dictionary")
+    routes = {
+        "audit": ("GET", "/api/v1/audit/verify", ("auditor", "auditor@example.org", "admin"), None),
+        "llm": (
+            "POST",
+            "/api/v1/privacy/advice",
+            ("bob", "bob@example.org", "user"),
+            {"dataset_id": dataset["id"], "use": "ML training"},
+        ),
+    }
+    async with httpx.AsyncClient(timeout=60) as http:
+        for service, (method, path, user, body) in routes.items():
+            direct = f"http://127.0.0.1:{stack.port(service)}{path}"
+            through = f"{stack.gateway_url}{path}"
+
+            def signed(m: str = method, p: str = path, u: tuple[str, ...] = user) -> dict[str, str]:
+                return signed_headers(
+                    stack.auth_secret, method=m, path=p, user_id=u[0], email=u[1], role=u[2]
+                )
+
+            async def send(url: str, headers: Any, b: Any = body, m: str = method) -> int:
+                response = await http.request(m, url, headers=headers, json=b)
+                return response.status_code
+
+            headers = signed()
+            assert await send(through, headers) == 200, service
+            assert await send(through, headers) == 401, service  # replayed at the gateway
+            assert await send(direct, headers) == 401, service  # and at the service itself
+            fresh = signed()
+            assert await send(direct, fresh) == 200, service  # the service's own door works
+            prepended = [("X-Proxy-Nonce", "A" * 22), *signed().items()]
+            assert await send(through, prepended) == 401, service
+            assert await send(direct, prepended) == 401, service
+            doubled = [*signed().items(), ("X-User-Role", user[2])]
+            assert await send(direct, doubled) == 401, service
+
+        # An API key goes through the gateway, which alone can verify it.
+        project_id = dataset["project_id"]
+        key = await client.call(
+            "POST", "/api-keys", json={"name": "ci", "project_id": project_id, "access": "read"}
+        )
+        bearer = {"Authorization": f"Bearer {key['token']}"}
+        llm_method, llm_path, _, llm_body = routes["llm"]
+        assert await send(f"{stack.gateway_url}{llm_path}", bearer, llm_body, llm_method) == 200
+        audited = await http.get(f"{stack.gateway_url}/api/v1/audit/verify", headers=bearer)
+        assert (audited.status_code, audited.json()["code"]) == (403, "api_key_not_allowed")
+        straight = f"http://127.0.0.1:{stack.port('llm')}{llm_path}"
+        assert await send(straight, bearer, llm_body, llm_method) == 401
+
+    async def refusals_of(service: str) -> list[Envelope]:
+        events = await _topic_events(stack, topics.ACCESS, key="anonymous")
+        return [e for e in events if e.type == "AuthenticationFailed" and e.actor == service]
+
+    for service in routes:
+        async with asyncio.timeout(60):
+            while not await refusals_of(service):
+                await asyncio.sleep(0.5)

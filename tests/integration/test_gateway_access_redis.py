@@ -17,8 +17,8 @@ import pytest
 from redis.asyncio import Redis
 
 from sds_common.auth import signed_headers
-from sds_gateway.adapters.nonces import MemoryNonceStore, NonceStore, RedisNonceStore
-from sds_gateway.adapters.rate_limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from sds_common.http.nonces import MemoryNonceStore, NonceStore, RedisNonceStore
+from sds_common.http.rate_limits import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from tests.unit.gateway.harness import SECRETS, running_gateway
 
 pytestmark = [pytest.mark.redis]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 
-import asyncpg  # type: ignore[import-untyped]  # no stubs; not in the mypy overrides
+import asyncpg
 import pytest
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer

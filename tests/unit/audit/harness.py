@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import func, select
 
 from sds_audit.adapters.orm import audit_log
@@ -33,6 +34,7 @@ class AuditHarness:
     broker: MemoryBroker
     service: Service
     settings: AuditSettings
+    app: FastAPI
 
     async def call(
         self,
@@ -128,4 +130,6 @@ async def running_audit(tmp_path: Path, **overrides: Any) -> AsyncIterator[Audit
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60) as manager:
         transport = httpx.ASGITransport(app=manager.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://audit") as client:
-            yield AuditHarness(client=client, broker=broker, service=service, settings=settings)
+            yield AuditHarness(
+                client=client, broker=broker, service=service, settings=settings, app=app
+            )

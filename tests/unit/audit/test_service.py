@@ -15,11 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from sds_audit.adapters.orm import audit_checkpoints, audit_log
-from sds_audit.config import (
-    AuditSettings,
-    resolve_auth_secrets,
-    resolve_signing_key,
-)
+from sds_audit.config import AuditSettings, resolve_signing_key
 from sds_common.auth import MissingSecretError
 from sds_common.bus import Unrecognised
 from sds_common.events import (
@@ -28,6 +24,7 @@ from sds_common.events import (
     Envelope,
     TrainingProgress,
 )
+from sds_common.http.settings import resolve_auth_secrets
 from tests.unit.audit.flow import G2, PROJECT, D, G, S
 from tests.unit.audit.harness import ALICE, deliver_flow, running_audit
 

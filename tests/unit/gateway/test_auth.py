@@ -20,7 +20,8 @@ from sds_common.auth import (
     signed_headers,
     verify,
 )
-from sds_gateway.config import GatewaySettings, resolve_auth_secrets
+from sds_common.http.settings import resolve_auth_secrets
+from sds_gateway.config import GatewaySettings
 from tests.unit.gateway.harness import ALICE, SECRETS, running_gateway
 
 PATH = "/api/v1/projects"

@@ -46,7 +46,14 @@ def _signed(
     with_nonce: bool = True,
 ) -> Headers:
     return signed_headers(
-        secret, method=method, path=target, now=now, with_nonce=with_nonce, **USER
+        secret,
+        method=method,
+        path=target,
+        now=now,
+        with_nonce=with_nonce,
+        user_id=USER["user_id"],
+        email=USER["email"],
+        role=USER["role"],
     )
 
 
@@ -235,5 +242,6 @@ async def test_refusals_are_recorded_without_any_header_value(
         for value in [*secrets_seen, token, *SECRETS]:
             assert value not in everything
         metrics = (await gw.client.get("/metrics")).text
-        assert 'gateway_auth_failures_total{recorded="false",scheme="proxy"} 2.0' in metrics
-        assert 'gateway_auth_failures_total{recorded="false",scheme="api_key"} 1.0' in metrics
+        refused = 'http_auth_failures_total{{recorded="false",scheme="{}",service="gateway"}} {}'
+        assert refused.format("proxy", 2.0) in metrics
+        assert refused.format("api_key", 1.0) in metrics

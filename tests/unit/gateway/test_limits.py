@@ -7,11 +7,11 @@ import pytest
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
+from sds_common.http.identity import identity_check_of
+from sds_common.http.nonces import MemoryNonceStore, RedisNonceStore
+from sds_common.http.problems import ServiceUnavailable
+from sds_common.http.rate_limits import MemoryRateLimiter, RedisRateLimiter
 from sds_common.runtime.service import Service
-from sds_gateway.adapters.nonces import MemoryNonceStore, RedisNonceStore
-from sds_gateway.adapters.rate_limits import MemoryRateLimiter, RedisRateLimiter
-from sds_gateway.bootstrap import access_guard_of
-from sds_gateway.domain.errors import Unavailable
 from tests.unit.gateway.harness import BOB, running_gateway
 
 PROJECTS = "/api/v1/projects"
@@ -72,7 +72,7 @@ async def test_each_user_is_limited_with_429_and_retry_after(tmp_path: Path) -> 
         for path in ("/health", "/metrics", "/health"):
             assert (await gw.client.get(path)).status_code == 200  # not limited
         metrics = (await gw.client.get("/metrics")).text
-        assert 'gateway_rate_limited_total{subject="user"} 1.0' in metrics
+        assert 'http_rate_limited_total{service="gateway",subject="user"} 1.0' in metrics
 
 
 async def test_each_api_key_has_its_own_limit(tmp_path: Path) -> None:
@@ -115,9 +115,9 @@ async def test_request_bodies_are_limited_but_uploads_have_their_own_limit(
 async def test_redis_adapters_refuse_when_redis_is_unreachable() -> None:
     client = Redis.from_url("redis://127.0.0.1:1/0", socket_connect_timeout=0.5)
     try:
-        with pytest.raises(Unavailable):
+        with pytest.raises(ServiceUnavailable):
             await RedisNonceStore(client).claim("n" * 16, ttl_s=600)
-        with pytest.raises(Unavailable):
+        with pytest.raises(ServiceUnavailable):
             await RedisRateLimiter(client).hit("user:alice", limit=5, window_s=60)
     finally:
         await client.aclose()
@@ -125,11 +125,11 @@ async def test_redis_adapters_refuse_when_redis_is_unreachable() -> None:
 
 class UnreachableStore:
     async def claim(self, nonce: str, *, ttl_s: int) -> bool:
-        raise Unavailable("the replay-protection store is unreachable; try again")
+        raise ServiceUnavailable("the replay-protection store is unreachable; try again")
 
 
 def _break_nonce_store(app: FastAPI, service: Service) -> None:
-    access_guard_of(service).nonces = UnreachableStore()
+    identity_check_of(service).guard.nonces = UnreachableStore()
 
 
 async def test_an_unreachable_store_refuses_requests_with_503(tmp_path: Path) -> None:

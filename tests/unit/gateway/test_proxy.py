@@ -20,7 +20,15 @@ from asgi_lifespan import LifespanManager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from sds_common.auth import REQUIRED_HEADERS, Identity, signed_headers
+from sds_common.auth import (
+    REQUIRED_HEADERS,
+    Identity,
+    KeyAccess,
+    KeyIdentity,
+    KeyScope,
+    signed_headers,
+    verify,
+)
 from sds_gateway.config import GatewaySettings
 from sds_gateway.entrypoints import proxy
 from tests.support.asgi import AsgiStream
@@ -238,6 +246,33 @@ async def test_requests_without_a_signed_identity_are_not_forwarded(
     assert response.status_code == 403
     assert response.json()["code"] == "api_key_not_accepted"
     assert upstream.seen == []
+
+
+async def test_an_api_key_travels_as_a_signed_identity_with_the_keys_scope(
+    tmp_path: Path, upstream: Upstream
+) -> None:
+    """The gateway alone verifies keys (it owns them); the upstream gets a signed identity it can
+    check itself, narrowed to the key's project and access, and never the token."""
+    async with running_gateway(tmp_path, **_distributed(upstream.url)) as gw:
+        project_id = await gw.create_project()
+        key_id, token = await gw.api_key(project_id, access="read")
+        response = await gw.call("POST", "/api/v1/privacy/advice", api_key=token, json={"n": 1})
+        assert response.status_code == 429  # the stand-in's answer, relayed
+        replayed_at_gateway = await gw.client.post(
+            "/api/v1/privacy/advice",
+            headers=upstream.seen[0]["headers"] | {"host": "gateway"},
+            json={"n": 1},
+        )
+    [seen] = upstream.seen
+    sent = seen["headers"]
+    assert "authorization" not in sent
+    assert token not in str(sent)
+    user = verify(sent, secrets=SECRETS, method="POST", path="/api/v1/privacy/advice")
+    assert isinstance(user, KeyIdentity)
+    assert (user.user_id, user.role) == (ALICE[0], ALICE[2])
+    assert user.scope == KeyScope(key_id=key_id, project_id=project_id, access=KeyAccess.READ)
+    # What reached the upstream cannot be sent again: its nonce is spent at the gateway too.
+    assert replayed_at_gateway.status_code == 401
 
 
 def test_embedded_runtime_mounts_no_proxy(tmp_path: Path) -> None:

@@ -59,3 +59,25 @@ async def test_utf8_form_field_and_file_names_are_read_not_a_500(tmp_path: Path)
         )
     assert response.status_code == 202, response.text
     assert response.json()["filename"] == "données-Ā.csv"
+
+
+async def test_an_unreadable_last_event_id_is_a_400_problem(tmp_path: Path) -> None:
+    """Finding 7: 5,000 digits answered 500 text/plain; 26 digits aborted the stream (SQLite
+    cannot bind an integer that large)."""
+    async with running_gateway(tmp_path) as gw:
+        project_id = await gw.create_project()
+        dataset_id = await gw.ready_dataset(project_id)  # its job is final: the stream ends
+        path = f"/api/v1/jobs/{dataset_id}/events"
+        for value in ("9" * 5000, "1" * 26, str(2**63), "-1", "1.5", "abc", "0x10", "1e3"):
+            response = await gw.call("GET", path, headers={"Last-Event-ID": value})
+            assert response.status_code == 400, (value[:30], response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+            assert response.json()["code"] == "invalid_last_event_id"
+        for value in ("1", str(2**63 - 1), " 2 ", ""):
+            resumed = await gw.call("GET", path, headers={"Last-Event-ID": value})
+            assert resumed.status_code == 200, (value, resumed.text)
+            assert resumed.headers["content-type"].startswith("text/event-stream")
+        everything = await gw.call("GET", path, headers={"Last-Event-ID": "0"})
+        after_first = await gw.call("GET", path, headers={"Last-Event-ID": "1"})
+        assert "id: 1\n" in everything.text
+        assert "id: 1\n" not in after_first.text

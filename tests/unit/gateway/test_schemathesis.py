@@ -20,69 +20,37 @@ derandomized, so a run is repeatable.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import threading
-import time
 import uuid
-import zlib
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
-from concurrent.futures import Future
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, TypeVar
-from urllib.parse import unquote, urlsplit
+from typing import Any
 
-import httpx
 import hypothesis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import requests
 import schemathesis
-import urllib3
-from requests.adapters import HTTPAdapter
 from schemathesis.specs.openapi.schemas import OpenApiSchema
-from urllib3._collections import HTTPHeaderDict
 
-from sds_common.auth import signed_headers
 from sds_common.events import EvaluationCompleted, ModelTrained, SyntheticDataGenerated
+from tests.support.schemathesis import (
+    STATEFUL_STEPS,
+    LoopThread,
+    load_schema,
+    node_id_for_schemathesis,
+    signing_session,
+)
 from tests.unit.gateway.harness import ALICE, SECRETS, Harness, running_gateway
 
-T = TypeVar("T")
+__all__ = ["node_id_for_schemathesis"]  # an autouse fixture: imported to be used here
 
 BASE_URL = "http://gateway"
-SEED = 20240601
-#: Examples per operation in the fuzzing phase (valid and invalid ones), scenarios and their
-#: length in the stateful phase: with the examples and coverage phases, about a minute of CPU.
-MAX_EXAMPLES = 8
 STATEFUL_EXAMPLES = 5
-STATEFUL_STEPS = 6
-#: An event stream (a job that is not final yet) is cut after this long, as a client would.
-STREAM_CUT_S = 0.2
 
 
 # ------------------------------------------------------------------------------ the gateway
-
-
-class LoopThread:
-    """An event loop in a thread of its own: the gateway lives there, tests call into it."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-
-    def run(self, coroutine: Coroutine[Any, Any, T], *, timeout_s: float = 60.0) -> T:
-        """Run ``coroutine`` on the loop and wait for its result."""
-        future: Future[T] = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-        return future.result(timeout=timeout_s)
-
-    def close(self) -> None:
-        """Stop the loop and its thread."""
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(timeout=10)
-        self.loop.close()
 
 
 @dataclass(frozen=True)
@@ -161,107 +129,6 @@ async def _seed(gw: Harness) -> Seeded:
     )
 
 
-def cut_event_streams(app: Callable[..., Awaitable[None]], *, after_s: float) -> Any:
-    """Wrap an ASGI app so an event stream ends ``after_s`` after it started, like a client
-    that stops listening (``httpx.ASGITransport`` would otherwise wait for the job to finish)."""
-
-    async def wrapped(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await app(scope, receive, send)
-            return
-        streaming = asyncio.Event()
-        finished = False
-
-        async def watch(message: Any) -> None:
-            nonlocal finished
-            if finished:
-                return
-            if message["type"] == "http.response.start":
-                headers = dict(message.get("headers", ()))
-                if headers.get(b"content-type", b"").startswith(b"text/event-stream"):
-                    streaming.set()
-            elif message["type"] == "http.response.body" and not message.get("more_body"):
-                finished = True
-            await send(message)
-
-        task = asyncio.ensure_future(app(scope, receive, watch))
-        waiter = asyncio.ensure_future(streaming.wait())
-        await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        if task.done():
-            waiter.cancel()
-            task.result()
-            return
-        done, _ = await asyncio.wait({task}, timeout=after_s)
-        if done:
-            task.result()
-            return
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
-        if not finished:
-            finished = True
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    return wrapped
-
-
-def signed_path(url: str) -> str:
-    """The path as the gateway reads it (``request.url.path``): percent-decoded, with the three
-    characters a URL cannot hold in its path escaped again, as Starlette does."""
-    path = unquote(urlsplit(url).path)
-    return path.replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
-
-
-class SigningAdapter(HTTPAdapter):
-    """A ``requests`` adapter that signs each request as ``user`` and hands it to the in-process
-    gateway through ``httpx.ASGITransport``."""
-
-    def __init__(
-        self, *, runner: LoopThread, client: httpx.AsyncClient, user: tuple[str, str, str]
-    ) -> None:
-        super().__init__()
-        self.runner = runner
-        self.client = client
-        self.user = user
-
-    def send(
-        self, request: requests.PreparedRequest, *_args: Any, **_kwargs: Any
-    ) -> requests.Response:
-        """Sign, send in-process and convert the answer."""
-        url = str(request.url)
-        method = str(request.method)
-        headers = {
-            name: value.decode("latin-1") if isinstance(value, bytes) else value
-            for name, value in request.headers.items()
-        }
-        headers.update(
-            signed_headers(
-                SECRETS[0],
-                method=method,
-                path=signed_path(url),
-                user_id=self.user[0],
-                email=self.user[1],
-                role=self.user[2],
-            )
-        )
-        body = request.body
-        if not isinstance(body, str | bytes | None):
-            raise TypeError(f"streamed request bodies are not supported here: {type(body)}")
-        content = body.encode() if isinstance(body, str) else body
-        started = time.perf_counter()
-        answer = self.runner.run(self.client.request(method, url, headers=headers, content=content))
-        raw = urllib3.HTTPResponse(
-            body=io.BytesIO(answer.content),
-            headers=HTTPHeaderDict(answer.headers.multi_items()),
-            status=answer.status_code,
-            reason=answer.reason_phrase,
-            version=11,
-            preload_content=False,
-        )
-        response = self.build_response(request, raw)
-        response.elapsed = timedelta(seconds=time.perf_counter() - started)
-        return response
-
-
 @dataclass
 class Gateway:
     """The running gateway, its seeded ids and a session that signs as the owner."""
@@ -286,11 +153,19 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     gw = runner.run(stack.__aenter__())
     try:
         seeded = runner.run(_seed(gw))
-        transport = httpx.ASGITransport(app=cut_event_streams(gw.app, after_s=STREAM_CUT_S))
-        client = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
-        session = requests.Session()
-        session.mount(BASE_URL, SigningAdapter(runner=runner, client=client, user=ALICE))
-        schema = _load_schema(gw.app.openapi(), seeded)
+        session, client = signing_session(
+            runner, gw.app, base_url=BASE_URL, user=ALICE, secret=SECRETS[0]
+        )
+        ids = {
+            "project_id": seeded.project_id,
+            "dataset_id": seeded.dataset_id,
+            "generator_id": seeded.generator_id,
+            "synthetic_id": seeded.synthetic_id,
+            "synthetic_dataset_id": seeded.synthetic_id,
+            "evaluation_id": seeded.evaluation_id,
+            "job_id": seeded.dataset_id,  # a dataset's job has the dataset's id
+        }
+        schema = load_schema(gw.app.openapi(), base_url=BASE_URL, ids=ids)
         yield Gateway(session=session, seeded=seeded, schema=schema)
         runner.run(client.aclose())
     finally:
@@ -301,73 +176,7 @@ def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
 # ------------------------------------------------------------------------------ the schema
 
 
-def _swap(value: object, *, salt: str) -> bool:
-    """Deterministically pick about half of the generated values to replace with seeded ids."""
-    return zlib.crc32(f"{salt}:{value!r}".encode()) % 2 == 0
-
-
-def _load_schema(document: dict[str, Any], seeded: Seeded) -> OpenApiSchema:
-    config = schemathesis.Config.from_dict(
-        {
-            "seed": SEED,
-            "generation": {"mode": "all", "max-examples": MAX_EXAMPLES, "database": "none"},
-            # A valid request for an id that does not exist rightly answers 404.
-            "checks": {"positive_data_acceptance": {"enabled": False}},
-            "phases": {
-                # Every boundary value of every valid input; invalid inputs come from fuzzing.
-                "coverage": {"generation": {"mode": "positive"}},
-                "stateful": {"max-steps": STATEFUL_STEPS},
-            },
-        }
-    )
-    schema = schemathesis.openapi.from_dict(document, config=config)
-    schema.config.base_url = BASE_URL
-    ids = {
-        "project_id": seeded.project_id,
-        "dataset_id": seeded.dataset_id,
-        "generator_id": seeded.generator_id,
-        "synthetic_id": seeded.synthetic_id,
-        "synthetic_dataset_id": seeded.synthetic_id,
-        "evaluation_id": seeded.evaluation_id,
-        "job_id": seeded.dataset_id,  # a dataset's job has the dataset's id
-    }
-
-    def swap_ids(container: dict[str, Any] | None) -> dict[str, Any] | None:
-        if not isinstance(container, dict):
-            return container
-        for name, seeded_id in ids.items():
-            if name in container and _swap(container[name], salt=name):
-                container[name] = seeded_id
-        return container
-
-    @schema.hook
-    def map_path_parameters(
-        _ctx: schemathesis.HookContext, path_parameters: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        return swap_ids(path_parameters)
-
-    @schema.hook
-    def map_query(
-        _ctx: schemathesis.HookContext, query: dict[str, Any] | None
-    ) -> dict[str, Any] | None:
-        return swap_ids(query)
-
-    @schema.hook
-    def map_body(_ctx: schemathesis.HookContext, body: Any) -> Any:
-        return swap_ids(body) if isinstance(body, dict) else body
-
-    return schema
-
-
 api = schemathesis.pytest.from_fixture("api_schema")
-
-
-@pytest.fixture(autouse=True)
-def _node_id_for_schemathesis(request: pytest.FixtureRequest) -> None:
-    # Schemathesis' fixture-backed schema names each operation's subtest through the item's
-    # private ``_nodeid``, which pytest 9 no longer has; give it the public one.
-    if not hasattr(request.node, "_nodeid"):
-        request.node._nodeid = request.node.nodeid
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import select
 
 from sds_common.auth import signed_headers
@@ -29,11 +31,11 @@ from sds_common.events import (
 )
 from sds_common.events.datasets import ColumnSummary
 from sds_common.runtime.service import Service, create_app
-from sds_common.settings import Settings
 from sds_common.storage import LocalObjectStore
 from sds_llm.adapters.orm import messaging
 from sds_llm.adapters.providers import RetryPolicy
 from sds_llm.bootstrap import bootstrap
+from sds_llm.config import LlmSettings
 from sds_llm.parts import parts_of
 from tests.unit.llm.fakes import RecordingProvider, columns, no_sleep, profile, report
 
@@ -48,8 +50,10 @@ Role = Literal["owner", "editor", "viewer"]
 class Harness:
     """The running service, its broker, and a client that signs requests."""
 
-    def __init__(self, service: Service, client: httpx.AsyncClient, broker: MemoryBroker) -> None:
-        self.service, self.client, self.broker = service, client, broker
+    def __init__(
+        self, service: Service, client: httpx.AsyncClient, broker: MemoryBroker, app: FastAPI
+    ) -> None:
+        self.service, self.client, self.broker, self.app = service, client, broker, app
 
     async def publish(
         self, event: Event, *, actor: str = "test", project: str = PROJECT
@@ -111,18 +115,19 @@ def settings_overrides() -> dict[str, Any]:
     return {}
 
 
-@pytest.fixture
-async def harness(
-    tmp_path: Path, provider: Any, settings_overrides: dict[str, Any]
+@asynccontextmanager
+async def running_llm(
+    tmp_path: Path, *, provider: Any = None, **overrides: Any
 ) -> AsyncIterator[Harness]:
-    settings = Settings(data_dir=tmp_path, **settings_overrides)
+    """A started llm service (``overrides`` are its settings, as environment variables would)."""
+    settings = LlmSettings(data_dir=tmp_path, **overrides)
     broker = MemoryBroker()
     storage = LocalObjectStore(tmp_path / "objects")
     await broker.start()
     await storage.start()
     service = bootstrap(
         settings,
-        provider=provider,
+        provider=provider if provider is not None else RecordingProvider(),
         retry=RetryPolicy(max_retries=0),
         secrets=(SECRET,),
         broker=broker,
@@ -130,12 +135,22 @@ async def harness(
     )
     parts_of(service).assistant.provider._sleep = no_sleep
     app = create_app(service)
-    async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://llm") as client:
-            yield Harness(service, client, broker)
-    await broker.stop()
-    await storage.close()
+    try:
+        async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://llm") as client:
+                yield Harness(service, client, broker, app)
+    finally:
+        await broker.stop()
+        await storage.close()
+
+
+@pytest.fixture
+async def harness(
+    tmp_path: Path, provider: Any, settings_overrides: dict[str, Any]
+) -> AsyncIterator[Harness]:
+    async with running_llm(tmp_path, provider=provider, **settings_overrides) as running:
+        yield running
 
 
 async def add_member(

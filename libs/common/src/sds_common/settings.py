@@ -92,6 +92,14 @@ class Settings(BaseSettings):
 
     http_host: str = Field(default="127.0.0.1", description="interface the HTTP server binds")
     http_port: int = Field(default=8000, ge=1, le=65535, description="HTTP port")
+    # Far above what the signed identity, a browser and a tracing proxy send together (about
+    # 2 KiB in 20 fields); beyond them a request is answered 431 before any routing.
+    http_max_header_bytes: int = Field(
+        default=32 * 1024, ge=1024, description="most bytes of request headers (names and values)"
+    )
+    http_max_headers: int = Field(
+        default=100, ge=10, description="most header fields one request may carry"
+    )
 
     @model_validator(mode="after")
     def _distributed_needs_servers(self) -> Settings:

@@ -11,11 +11,12 @@ from fastapi import APIRouter
 
 from sds_audit import handlers
 from sds_audit.adapters.orm import metadata
-from sds_audit.config import audit_settings, resolve_auth_secrets, resolve_signing_key
+from sds_audit.config import audit_settings, resolve_signing_key
 from sds_audit.entrypoints import api
 from sds_audit.entrypoints.deps import AuditApi
 from sds_common.bus import Subscription
 from sds_common.db import Database
+from sds_common.http.identity import identity_check_of, identity_lifespan
 from sds_common.runtime.service import Service, ServiceSpec
 from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
@@ -47,8 +48,7 @@ def _subscriptions(service: Service) -> Sequence[Subscription]:
 
 
 def _routers(service: Service) -> Sequence[APIRouter]:
-    secrets = resolve_auth_secrets(audit_settings(service.settings))
-    return [api.router(AuditApi(audit=audit_log_of(service), secrets=secrets))]
+    return [api.router(AuditApi(audit=audit_log_of(service), identity=identity_check_of(service)))]
 
 
 SPEC = ServiceSpec(
@@ -57,6 +57,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=_subscriptions,
     routers=_routers,
+    lifespan=identity_lifespan,
 )
 
 

@@ -6,22 +6,22 @@ import contextlib
 import os
 import secrets as _secrets
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import Final
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
+from pydantic import Field, SecretStr
 
-from sds_common.auth import (
-    MissingSecretError,
-    resolve_proxy_secrets,
-)
+from sds_common.auth import MissingSecretError
+from sds_common.http.settings import AccessSettings
 from sds_common.settings import Runtime, Settings
 
 EMBEDDED_SIGNING_KEY_PATH: Final = Path("secrets") / "audit-signing-key"
 
 
-class AuditSettings(Settings):
-    """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults."""
+class AuditSettings(AccessSettings):
+    """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults.
+
+    The identity check's (secrets, replay protection, rate limits) are ``AccessSettings``'.
+    """
 
     service_name: str = "audit"
     http_port: int = 8005
@@ -36,39 +36,11 @@ class AuditSettings(Settings):
             "SDS_DATA_DIR/secrets when embedded"
         ),
     )
-    auth_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        default=(),
-        description=(
-            "proxy HMAC secrets, comma-separated (two during a rotation); required when "
-            "distributed, generated under SDS_DATA_DIR/secrets when embedded"
-        ),
-    )
-
-    @field_validator("auth_secrets", mode="before")
-    @classmethod
-    def _split_commas(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
 
 
 def audit_settings(settings: Settings) -> AuditSettings:
     """``settings`` as AuditSettings (see ``Settings.for_service``)."""
     return settings.for_service(AuditSettings)
-
-
-def resolve_auth_secrets(settings: AuditSettings) -> tuple[str, ...]:
-    """The proxy secrets requests are verified against (see ``sds_common.auth``).
-
-    Raises:
-        MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
-    """
-    return resolve_proxy_secrets(
-        tuple(s.get_secret_value() for s in settings.auth_secrets),
-        embedded=settings.runtime is Runtime.EMBEDDED,
-        data_dir=settings.data_dir,
-        service="audit service",
-    )
 
 
 def resolve_signing_key(settings: AuditSettings) -> bytes:

@@ -12,29 +12,30 @@ from fastapi import APIRouter, FastAPI
 
 from sds_common.bus import Subscription
 from sds_common.db import Database
+from sds_common.http.identity import close_identity_check, identity_check_of
+from sds_common.http.settings import resolve_auth_secrets
 from sds_common.jobs import JobKind
 from sds_common.runtime.service import Service, ServiceSpec
 from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
 from sds_gateway import handlers
-from sds_gateway.adapters.access_guard import AccessGuard, build_access_guard
 from sds_gateway.adapters.notifier import JobNotifier
 from sds_gateway.adapters.orm import metadata
 from sds_gateway.adapters.progress import InProcessJobEvents, JobEventBus, RedisJobEvents
 from sds_gateway.adapters.webhook_tables import BACKGROUND_JOBS
 from sds_gateway.adapters.webhooks import WebhookParts, build_webhook_parts
-from sds_gateway.config import gateway_settings, resolve_auth_secrets
+from sds_gateway.config import gateway_settings
 from sds_gateway.entrypoints.api import build_routers
 from sds_gateway.entrypoints.body_limit import BodyLimitMiddleware
 from sds_gateway.entrypoints.deps import Gateway
 from sds_gateway.entrypoints.http_security import API_PREFIX, configure_http_security
+from sds_gateway.entrypoints.identity import ApiKeyDoor, key_verifier
 from sds_gateway.entrypoints.problems import install_problem_handler
 from sds_gateway.handlers.webhook_delivery import JOB_KIND, WebhookDeliverer
 
 # One notifier per assembled service, shared by its routes (readers) and handlers (writers).
 # Keyed by the service's Database: the spec's builders only receive the Service.
 _NOTIFIERS: weakref.WeakKeyDictionary[Database, JobNotifier] = weakref.WeakKeyDictionary()
-_ACCESS_GUARD = "gateway.access_guard"
 
 
 _WEBHOOKS = "gateway.webhooks"
@@ -65,17 +66,6 @@ def webhooks_of(service: Service) -> WebhookParts:
     return parts
 
 
-def access_guard_of(service: Service) -> AccessGuard:
-    """The access guard (nonces, rate limits) of an assembled gateway service, built once."""
-    guard = service.extras.get(_ACCESS_GUARD)
-    if not isinstance(guard, AccessGuard):
-        guard = build_access_guard(
-            gateway_settings(service.settings), registry=service.metrics.registry
-        )
-        service.extras[_ACCESS_GUARD] = guard
-    return guard
-
-
 def gateway_of(service: Service) -> Gateway:
     """The parts the routes need; resolves the proxy secrets (creating the embedded one).
 
@@ -83,14 +73,15 @@ def gateway_of(service: Service) -> Gateway:
         MissingSecretError: distributed runtime without ``SDS_AUTH_SECRETS``.
     """
     settings = gateway_settings(service.settings)
+    secrets = resolve_auth_secrets(settings)
     return Gateway(
         database=service.database,
         storage=service.storage,
         settings=settings,
-        secrets=resolve_auth_secrets(settings),
+        secrets=secrets,
         notifier=notifier_of(service),
         webhooks=webhooks_of(service),
-        guard=access_guard_of(service),
+        identity=identity_check_of(service, secrets=secrets),
     )
 
 
@@ -101,6 +92,15 @@ def _routers(service: Service) -> Sequence[APIRouter]:
 def _configure_app(app: FastAPI, service: Service) -> None:
     install_problem_handler(app)
     settings = gateway_settings(service.settings)
+    secrets = resolve_auth_secrets(settings)
+    # API keys are the gateway's: it verifies them before routing, for every route of the app
+    # (the audit and llm ones too, in-process when embedded, forwarded when distributed).
+    app.add_middleware(
+        ApiKeyDoor,
+        verify=key_verifier(service.database),
+        check=identity_check_of(service, secrets=secrets),
+        secret=secrets[0],
+    )
     # Added before the security headers, so its 413 answers get them too.
     app.add_middleware(
         BodyLimitMiddleware,
@@ -118,7 +118,7 @@ async def _lifespan(service: Service) -> AsyncIterator[None]:
         yield
     finally:
         await notifier.stop()
-        await access_guard_of(service).close()
+        await close_identity_check(service)
 
 
 def _subscriptions(service: Service) -> Sequence[Subscription]:

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-from sds_common.auth import (
-    resolve_proxy_secrets,
-)
+from sds_common.http.settings import AccessSettings
 from sds_common.settings import Runtime, Settings
 from sds_gateway.domain.webhook_targets import AllowList
 from sds_gateway.domain.webhooks import STANDARD_SCHEDULE_S
@@ -18,52 +16,24 @@ DEFAULT_MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 DEFAULT_MAX_REQUEST_BYTES = 1024 * 1024
 
 
-class GatewaySettings(Settings):
+class GatewaySettings(AccessSettings):
     """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults."""
 
     service_name: str = "gateway"
     http_port: int = 8000
+    # Secrets, replay protection and rate limits are AccessSettings' (the same variables for
+    # every entry point: sds_common.http.identity, docs/access-control.md).
 
-    auth_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        default=(),
-        description=(
-            "proxy HMAC secrets, comma-separated (two during a rotation); required when "
-            "distributed, generated under SDS_DATA_DIR/secrets when embedded"
-        ),
-    )
     max_upload_bytes: int = Field(
         default=DEFAULT_MAX_UPLOAD_BYTES, ge=1, description="largest accepted upload, in bytes"
     )
     cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
         default=(), description="browser origins allowed to call the API, comma-separated"
     )
-    # Access control (see sds_gateway.entrypoints.identity and docs/access-control.md).
     max_request_bytes: int = Field(
         default=DEFAULT_MAX_REQUEST_BYTES,
         ge=1,
         description="largest accepted request body outside uploads, in bytes",
-    )
-    auth_replay_protection: bool = Field(
-        default=True,
-        description=(
-            "require X-Proxy-Nonce on signed requests and refuse a nonce seen within the "
-            "window (in Redis when SDS_REDIS_URL is set, else in-process)"
-        ),
-    )
-    rate_limit_window_s: int = Field(
-        default=60, ge=1, description="length of one rate-limit window, in seconds"
-    )
-    rate_limit_per_user: int = Field(
-        default=1200, ge=0, description="requests one user may send per window (0: no limit)"
-    )
-    rate_limit_per_api_key: int = Field(
-        default=600, ge=0, description="requests one API key may send per window (0: no limit)"
-    )
-    auth_failure_events_per_window: int = Field(
-        default=60,
-        ge=0,
-        description="AuthenticationFailed events recorded per window; further failures are "
-        "only counted",
     )
     sse_heartbeat_s: float = Field(
         default=15.0, gt=0, description="seconds between SSE keep-alive comments"
@@ -135,7 +105,6 @@ class GatewaySettings(Settings):
         return value.rstrip("/")
 
     @field_validator(
-        "auth_secrets",
         "cors_origins",
         "webhook_allowed_targets",
         "webhook_retry_schedule_s",
@@ -169,25 +138,7 @@ class GatewaySettings(Settings):
             )
         return self
 
-    def secret_values(self) -> tuple[str, ...]:
-        """The configured secrets in clear (only for signing and verifying)."""
-        return tuple(s.get_secret_value() for s in self.auth_secrets if s.get_secret_value())
-
 
 def gateway_settings(settings: Settings) -> GatewaySettings:
     """``settings`` as GatewaySettings (see ``Settings.for_service``)."""
     return settings.for_service(GatewaySettings)
-
-
-def resolve_auth_secrets(settings: GatewaySettings) -> tuple[str, ...]:
-    """The proxy secrets requests are verified against (see ``sds_common.auth``).
-
-    Raises:
-        MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
-    """
-    return resolve_proxy_secrets(
-        settings.secret_values(),
-        embedded=settings.runtime is Runtime.EMBEDDED,
-        data_dir=settings.data_dir,
-        service="gateway",
-    )

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from sds_common.http.identity import identity_check_of, identity_lifespan
 from sds_common.runtime.service import Service, ServiceSpec
 from sds_common.runtime.service import bootstrap as assemble
 from sds_common.settings import Settings
@@ -22,7 +23,8 @@ from sds_llm.parts import parts_of
 
 
 def _routers(service: Service) -> Sequence[APIRouter]:
-    return (router(parts_of(service)),)
+    parts = parts_of(service)
+    return (router(parts, identity_check_of(service, secrets=parts.secrets())),)
 
 
 SPEC = ServiceSpec(
@@ -31,6 +33,7 @@ SPEC = ServiceSpec(
     migrations=Path(__file__).parent / "adapters" / "migrations",
     subscriptions=handlers.subscriptions,
     routers=_routers,
+    lifespan=identity_lifespan,
     jobs=job_kinds,
     # Explanations wait on a remote model, not on the CPU: a few at once keep latency down.
     job_concurrency=4,

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from pydantic import Field, SecretStr
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import NoDecode
-
-from sds_common.auth import (
-    resolve_proxy_secrets,
-)
-from sds_common.settings import Runtime, Settings
+from sds_common.http.settings import AccessSettings
+from sds_common.settings import Settings
 
 
-class LlmSettings(Settings):
-    """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults."""
+class LlmSettings(AccessSettings):
+    """Environment-driven settings; ``SDS_HTTP_PORT`` etc. still override these defaults.
+
+    The identity check's (secrets, replay protection, rate limits) are ``AccessSettings``'.
+    """
 
     service_name: str = "llm"
     http_port: int = 8004
@@ -39,32 +37,8 @@ class LlmSettings(Settings):
     )
     llm_cache_size: int = Field(default=512, ge=0, description="in-process cache entries")
     llm_cache_ttl_s: float = Field(default=86_400.0, gt=0, description="cached answers live this")
-    auth_secrets: Annotated[tuple[SecretStr, ...], NoDecode] = Field(
-        default=(), description="proxy HMAC secrets, comma-separated (as the gateway's)"
-    )
-
-    @field_validator("auth_secrets", mode="before")
-    @classmethod
-    def _split_commas(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            return tuple(part.strip() for part in value.split(",") if part.strip())
-        return value
 
 
 def llm_settings(settings: Settings) -> LlmSettings:
     """``settings`` as LlmSettings (see ``Settings.for_service``)."""
     return settings.for_service(LlmSettings)
-
-
-def resolve_auth_secrets(settings: LlmSettings) -> tuple[str, ...]:
-    """The proxy secrets requests are verified against (see ``sds_common.auth``).
-
-    Raises:
-        MissingSecretError: distributed runtime and no ``SDS_AUTH_SECRETS``.
-    """
-    return resolve_proxy_secrets(
-        tuple(s.get_secret_value() for s in settings.auth_secrets),
-        embedded=settings.runtime is Runtime.EMBEDDED,
-        data_dir=settings.data_dir,
-        service="llm service",
-    )

@@ -8,6 +8,7 @@ import httpx
 from redis.asyncio import Redis
 
 from sds_common.db import Database
+from sds_common.http.settings import resolve_auth_secrets
 from sds_common.runtime.service import Service
 from sds_common.storage import ObjectStore
 from sds_llm.adapters.cache import LruCache, RedisCache, ResponseCache
@@ -22,7 +23,7 @@ from sds_llm.adapters.providers import (
     create,
 )
 from sds_llm.assistant import Assistant
-from sds_llm.config import LlmSettings, llm_settings, resolve_auth_secrets
+from sds_llm.config import LlmSettings, llm_settings
 
 EXTRAS_KEY = "llm"
 

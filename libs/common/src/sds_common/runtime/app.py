@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
+from sds_common.http.header_limits import HeaderLimits, HeaderLimitsMiddleware
+from sds_common.http.problems import install_problem_handlers
 from sds_common.runtime.middleware import HttpMetricsMiddleware
 from sds_common.telemetry.metrics import render
 
@@ -48,6 +50,7 @@ def create_service_app(
     lifespan: Lifespan[FastAPI] | None = None,
     ready_timeout_s: float = DEFAULT_READY_TIMEOUT_S,
     version: str = "0.1.0",
+    header_limits: HeaderLimits | None = None,
     **fastapi_kwargs: Any,
 ) -> FastAPI:
     """Build a service's FastAPI app with its operational endpoints and request telemetry.
@@ -67,6 +70,10 @@ def create_service_app(
     has run. The checks live in ``app.state.ready_checks`` (a dict), so a lifespan that builds
     its clients can add checks for them.
 
+    Every error is answered as RFC 9457 problem JSON (``sds_common.http.problems``: validation
+    errors, unknown paths, database outages as 503 with ``Retry-After``, anything unexpected),
+    and a request with too many or too large headers as 431 before any routing.
+
     Args:
         name: Service name, reported by ``/health`` and ``/ready`` and used as the title.
         metrics: The process metrics (the HTTP ones are recorded here, ``/metrics`` renders them).
@@ -74,6 +81,7 @@ def create_service_app(
         lifespan: The app lifespan: build dependencies on entry, stop consumers on exit.
         ready_timeout_s: Time limit of each readiness check.
         version: Version shown in the OpenAPI document.
+        header_limits: Request header limits (default: those of ``Settings``' defaults).
         **fastapi_kwargs: Passed to :class:`fastapi.FastAPI` (``description``, ``docs_url`` ...).
 
     Returns:
@@ -84,7 +92,10 @@ def create_service_app(
     app.state.service_name = name
     app.state.metrics = metrics
     app.state.ready_checks = dict(ready_checks)
+    # Inside the metrics middleware, so that 431 answers are counted like any other.
+    app.add_middleware(HeaderLimitsMiddleware, limits=header_limits or HeaderLimits.of())
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
+    install_problem_handlers(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -24,6 +24,7 @@ from sds_common.bus.subscription import FaultHook, Subscription
 from sds_common.db.engine import create_engine
 from sds_common.db.migrations import upgrade
 from sds_common.db.uow import Database
+from sds_common.http.header_limits import HeaderLimits
 from sds_common.jobs import JobKind, JobRunner, add_job_table
 from sds_common.runtime.app import create_service_app
 from sds_common.settings import Settings
@@ -245,6 +246,7 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
         metrics=first.metrics,
         ready_checks=checks,
         lifespan=lifespan,
+        header_limits=HeaderLimits.of(first.settings),
     )
     for service in services:
         for router in service.spec.routers(service):

@@ -44,6 +44,9 @@ class Metrics:
     - ``outbox_pending`` (gauge: outbox rows not yet relayed)
     - ``http_requests_total{method,route,status}``
     - ``http_request_seconds{method,route}`` (histogram)
+    - ``http_auth_failures_total{service,scheme,recorded}`` (requests refused for their identity;
+      recorded: an ``AuthenticationFailed`` event was published)
+    - ``http_rate_limited_total{service,subject}`` (429 answers; subject: user, api_key)
     """
 
     def __init__(
@@ -87,6 +90,18 @@ class Metrics:
             "HTTP request duration, until the response body is sent.",
             ["method", "route"],
             buckets=HTTP_BUCKETS,
+            registry=reg,
+        )
+        self.http_auth_failures_total = Counter(
+            "http_auth_failures_total",
+            "Requests refused for their identity, by scheme and whether an event was recorded.",
+            ["service", "scheme", "recorded"],
+            registry=reg,
+        )
+        self.http_rate_limited_total = Counter(
+            "http_rate_limited_total",
+            "Requests refused with 429, by what was limited.",
+            ["service", "subject"],
             registry=reg,
         )
         if process_collectors:

@@ -2,26 +2,21 @@
 and each generator's compliance outputs (privacy report and model card as JSON, HTML or PDF).
 
 Admin only, the compliance outputs included: project membership lives in the gateway, and the
-audit service keeps no copy of it.
+audit service keeps no copy of it. Callers are checked like at every entry point
+(``sds_common.http.identity``: replay protection, rate limits, refusal events); errors are
+problem JSON (``sds_common.http.problems``).
 """
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from datetime import datetime
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse, StreamingResponse
-from fastapi.routing import APIRoute
 
 from sds_audit import handlers, queries, reports
 from sds_audit.domain.compliance import ModelCard, PrivacyReport
-from sds_audit.entrypoints.deps import (
-    PROBLEM_MEDIA_TYPE,
-    AuditApi,
-    AuditHTTPError,
-    admin_dependency,
-)
+from sds_audit.entrypoints.deps import AuditApi, admin_dependency
 from sds_audit.entrypoints.schemas import (
     AuditPage,
     AuditRecord,
@@ -34,33 +29,17 @@ from sds_audit.rendering.document import Document, model_card_document, privacy_
 from sds_audit.rendering.html import render_html
 from sds_audit.rendering.pdf import render_pdf
 from sds_common.auth import Identity
+from sds_common.http.problems import ProblemError, problem_responses
 
 MAX_LIMIT = 1000
-
-
-class _ProblemRoute(APIRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def handler(request: Request) -> Response:
-            try:
-                return await handle(request)
-            except AuditHTTPError as exc:
-                return exc.response(request)
-
-        return handler
-
-
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {status: {"content": {PROBLEM_MEDIA_TYPE: {}}} for status in statuses}
 
 
 def router(parts: AuditApi) -> APIRouter:
     """The audit routes; each requires a validly signed identity with role ``admin``."""
     api = APIRouter(
-        prefix="/audit", tags=["audit"], route_class=_ProblemRoute, responses=_problems(401, 403)
+        prefix="/audit", tags=["audit"], responses=problem_responses(401, 403, 422, 429)
     )
-    admin = Depends(admin_dependency(parts.secrets))
+    admin = Depends(admin_dependency(parts.identity))
     audit = parts.audit
 
     @api.get(
@@ -122,7 +101,7 @@ def router(parts: AuditApi) -> APIRouter:
         "/generators/{generator_id}/privacy-report",
         response_model=PrivacyReport,
         responses={
-            **_problems(404),
+            **problem_responses(404),
             200: {"content": {"text/html": {}, "application/pdf": {}}},
         },
         summary="A generator's privacy report: guarantee, budget, risks, GDPR/HIPAA, trail",
@@ -143,7 +122,7 @@ def router(parts: AuditApi) -> APIRouter:
         "/generators/{generator_id}/model-card",
         response_model=ModelCard,
         responses={
-            **_problems(404),
+            **problem_responses(404),
             200: {"content": {"text/html": {}, "application/pdf": {}}},
         },
         summary="A generator's model card: details, training data, privacy, evaluation, use",
@@ -163,13 +142,13 @@ def router(parts: AuditApi) -> APIRouter:
     @api.post(
         "/checkpoints",
         status_code=201,
-        responses=_problems(409),
+        responses=problem_responses(409),
         summary="Sign the current chain head now",
     )
     async def checkpoint(user: Annotated[Identity, admin]) -> CheckpointOut:
         signed = await handlers.create_checkpoint(audit, actor=user.user_id)
         if signed is None:
-            raise AuditHTTPError(409, "empty_log", "the audit log is empty: nothing to sign")
+            raise ProblemError(409, "empty_log", "the audit log is empty: nothing to sign")
         return CheckpointOut.of(signed)
 
     return api
@@ -179,8 +158,8 @@ OutputFormat = Literal["json", "html", "pdf"]
 Output = TypeVar("Output", PrivacyReport, ModelCard)
 
 
-def _unknown(generator_id: str) -> AuditHTTPError:
-    return AuditHTTPError(
+def _unknown(generator_id: str) -> ProblemError:
+    return ProblemError(
         404, "unknown_generator", f"the audit log has no record of generator {generator_id}"
     )
 

@@ -2,70 +2,43 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from http import HTTPStatus
-from typing import Any
 
 from fastapi import Request
-from fastapi.responses import JSONResponse
 
 from sds_audit.handlers import AuditLog
-from sds_common.auth import AuthError, Identity, verify
-
-log = logging.getLogger(__name__)
-
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-PROBLEM_BASE = "https://synthetic-data-studio.dev/problems/"
+from sds_common.auth import Identity, KeyIdentity
+from sds_common.http.identity import IdentityCheck
+from sds_common.http.problems import ProblemError
 
 
 @dataclass(frozen=True)
 class AuditApi:
-    """The audit routes' parts: the log and the proxy secrets identities are verified with."""
+    """The audit routes' parts: the log and the identity check every entry point runs."""
 
     audit: AuditLog
-    secrets: tuple[str, ...]
+    identity: IdentityCheck
 
 
-class AuditHTTPError(Exception):
-    """An error answered as RFC 9457 problem JSON with a stable ``code``."""
+def admin_dependency(check: IdentityCheck) -> Callable[[Request], Awaitable[Identity]]:
+    """Build the dependency that admits only a signed-in person with role ``admin``.
 
-    def __init__(self, status: int, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.code = code
-        self.detail = detail
-
-    def response(self, request: Request) -> JSONResponse:
-        """The problem-JSON answer."""
-        body: dict[str, Any] = {
-            "type": PROBLEM_BASE + self.code,
-            "title": HTTPStatus(self.status).phrase,
-            "status": self.status,
-            "detail": self.detail,
-            "code": self.code,
-            "instance": request.url.path,
-        }
-        return JSONResponse(body, status_code=self.status, media_type=PROBLEM_MEDIA_TYPE)
-
-
-def admin_dependency(secrets: tuple[str, ...]) -> Callable[[Request], Awaitable[Identity]]:
-    """Build the dependency that admits only a validly signed identity with role ``admin``."""
+    The identity itself is checked as at every entry point (``sds_common.http.identity``). An API
+    key is refused (403) even when its creator is an admin: a key is scoped to one project and
+    the audit log spans them all.
+    """
 
     async def current_admin(request: Request) -> Identity:
-        try:
-            user = verify(
-                request.headers, secrets=secrets, method=request.method, path=request.url.path
+        user = await check(request)
+        if isinstance(user, KeyIdentity):
+            raise ProblemError(
+                403,
+                "api_key_not_allowed",
+                "an API key cannot read the audit log; sign in as an admin",
             )
-        except AuthError as exc:
-            # The reason only: header values and secrets never reach the log.
-            log.warning("request refused: %s %s: %s", request.method, request.url.path, exc.reason)
-            raise AuditHTTPError(
-                401, "not_authenticated", f"authentication failed: {exc.reason}"
-            ) from None
         if not user.is_admin:
-            raise AuditHTTPError(403, "forbidden", "the audit log is for admins only")
+            raise ProblemError(403, "forbidden", "the audit log is for admins only")
         return user
 
     return current_admin

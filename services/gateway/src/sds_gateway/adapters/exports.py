@@ -1,9 +1,12 @@
 """Synthetic data out of object storage, written the way the source table was written.
 
 CSV is rendered batch by batch in each column's format (``sds_common.tables.render``): booleans
-as their tokens, numbers with their decimals, datetimes in their pattern and zone. Parquet keeps
-typed columns and restores the source file's types where the typed table changed them; when
-none changed, the stored object is sent as it is.
+as their tokens, numbers with their decimals, datetimes in their pattern and zone. Then ``steps``
+apply to each rendered batch, in order: each is a function from a pyarrow table to a table
+(``domain.formulas.neutralise_formulas`` makes cells a spreadsheet would execute inert), so
+steps compose and none needs the whole table. Parquet keeps typed columns and restores the
+source file's types where the typed table changed them; when none changed, the stored object
+is sent as it is.
 """
 
 from __future__ import annotations
@@ -11,16 +14,25 @@ from __future__ import annotations
 import asyncio
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sds_common.storage import ObjectStore
 from sds_common.tables import ColumnFormat
 
+if TYPE_CHECKING:
+    import pyarrow as pa
+
 CSV_BATCH_ROWS = 65_536
 _CHUNK_BYTES = 1024 * 1024
+
+BatchStep = Callable[["pa.Table"], "pa.Table"]
+"""A step of the CSV export, applied to each rendered batch (the header comes from its names)."""
+
+BatchStep = Callable[["pa.Table"], "pa.Table"]
+"""A step of the CSV export, applied to each batch of rows (the header comes from its names)."""
 
 
 @asynccontextmanager
@@ -41,11 +53,13 @@ async def parquet_as_csv(
     *,
     formats: Mapping[str, ColumnFormat] | None = None,
     batch_rows: int = CSV_BATCH_ROWS,
+    steps: Sequence[BatchStep] = (),
 ) -> AsyncIterator[bytes]:
     """Yield the Parquet object ``key`` as CSV (header first), ``batch_rows`` rows at a time.
 
     Each column is written in its format from ``formats`` (by name; a column without one keeps
-    a plain rendering). Memory stays bounded by one batch whatever the table's size.
+    a plain rendering), then each rendered batch goes through ``steps`` in order. Memory stays
+    bounded by one batch whatever the table's size.
     """
     import pyarrow as pa  # noqa: PLC0415 — heavy; only downloads need it
     import pyarrow.parquet as pq  # noqa: PLC0415
@@ -56,17 +70,25 @@ async def parquet_as_csv(
         batches = iter(parquet.iter_batches(batch_size=batch_rows))
         first = True
         while (batch := await asyncio.to_thread(next, batches, None)) is not None:
-            yield await asyncio.to_thread(_csv, batch, formats, header=first)
+            yield await asyncio.to_thread(_csv, batch, formats, header=first, steps=steps)
             first = False
         if first:  # no rows: still give the header
             empty = pa.Table.from_batches([], schema=parquet.schema_arrow)
-            yield await asyncio.to_thread(_csv, empty, formats, header=True)
+            yield await asyncio.to_thread(_csv, empty, formats, header=True, steps=steps)
 
 
-def _csv(data: Any, formats: Mapping[str, ColumnFormat], *, header: bool) -> bytes:
+def _csv(
+    data: Any,
+    formats: Mapping[str, ColumnFormat],
+    *,
+    header: bool,
+    steps: Sequence[BatchStep],
+) -> bytes:
     from sds_common.tables.render import render_table, write_csv  # noqa: PLC0415 — pyarrow
 
     text = render_table(data, formats)
+    for step in steps:
+        text = step(text)
     return write_csv(text, header=header)
 
 

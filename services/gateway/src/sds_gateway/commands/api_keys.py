@@ -8,14 +8,14 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from sds_common.auth import Identity
+from sds_common.auth import Identity, KeyAccess
 from sds_common.db import Database
 from sds_common.events import ApiKeyCreated as ApiKeyCreatedEvent
 from sds_common.events import ApiKeyRevoked
 from sds_gateway.adapters.orm import api_keys
 from sds_gateway.adapters.records import as_utc, member_role, utc, utcnow
 from sds_gateway.domain import api_keys as keys
-from sds_gateway.domain.access import KeyAccess, Need, authorise, require_person
+from sds_gateway.domain.access import Need, authorise, require_person
 from sds_gateway.domain.errors import NotFound
 from sds_gateway.schemas.access import ApiKey, ApiKeyCreate, ApiKeyCreated
 from sds_gateway.schemas.common import Page

@@ -10,10 +10,9 @@ including ones added later that only pass a user id.
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
 from enum import StrEnum
 
-from sds_common.auth import Identity
+from sds_common.auth import Identity, KeyAccess, KeyIdentity, KeyScope
 from sds_gateway.domain.errors import Forbidden, NotFound
 
 
@@ -29,13 +28,6 @@ class Need(StrEnum):
     MANAGE = "manage"
 
 
-class KeyAccess(StrEnum):
-    """What an API key may do in its project."""
-
-    READ = "read"
-    WRITE = "write"
-
-
 _ALLOWED: dict[Need, frozenset[ProjectRole]] = {
     Need.READ: frozenset(ProjectRole),
     Need.WRITE: frozenset({ProjectRole.OWNER, ProjectRole.EDITOR}),
@@ -46,22 +38,6 @@ _KEY_CAP: dict[KeyAccess, ProjectRole] = {
     KeyAccess.READ: ProjectRole.VIEWER,
     KeyAccess.WRITE: ProjectRole.EDITOR,
 }
-
-
-@dataclass(frozen=True, slots=True)
-class KeyScope:
-    """The limits of one API key: its id, its project and its access."""
-
-    key_id: str
-    project_id: str
-    access: KeyAccess
-
-
-@dataclass(frozen=True, slots=True)
-class KeyIdentity(Identity):
-    """The identity of a request made with an API key: its creator, within the key's scope."""
-
-    scope: KeyScope
 
 
 #: The key scope of the request being handled; None for a person (signed proxy headers).

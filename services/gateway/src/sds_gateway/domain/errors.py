@@ -15,10 +15,6 @@ class GatewayError(Exception):
             self.code = code
 
 
-class NotAuthenticated(GatewayError):  # noqa: N818
-    code = "not_authenticated"
-
-
 class NotFound(GatewayError):  # noqa: N818
     code = "not_found"
 
@@ -43,17 +39,7 @@ class PayloadTooLarge(GatewayError):  # noqa: N818
     code = "payload_too_large"
 
 
-class RateLimited(GatewayError):  # noqa: N818
-    """Too many requests in the current window; ``retry_after_s`` says when to try again."""
+class BadRequest(GatewayError):  # noqa: N818
+    """A request the API cannot read at all (answered 400, not 422: no model was involved)."""
 
-    code = "rate_limited"
-
-    def __init__(self, detail: str, *, retry_after_s: int) -> None:
-        super().__init__(detail)
-        self.retry_after_s = max(1, retry_after_s)
-
-
-class Unavailable(GatewayError):  # noqa: N818
-    """A store the request needs cannot be reached (it is refused, not let through)."""
-
-    code = "unavailable"
+    code = "bad_request"

@@ -12,6 +12,7 @@ from sds_gateway.adapters.exports import parquet_as_csv, parquet_in_source_types
 from sds_gateway.adapters.orm import generators, synthetic_datasets
 from sds_gateway.commands import pipeline
 from sds_gateway.domain.access import Need
+from sds_gateway.domain.formulas import neutralise_formulas
 from sds_gateway.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from sds_gateway.domain.status import RunStatus
 from sds_gateway.entrypoints.deps import Gateway
@@ -134,6 +135,17 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
         synthetic_id: str,
         user: Annotated[Identity, user_dep],
         file_format: Annotated[Literal["csv", "parquet"], Query(alias="format")] = "csv",
+        raw: Annotated[
+            bool,
+            Query(
+                description=(
+                    "CSV only: give every cell verbatim. By default a cell a spreadsheet would "
+                    "run as a formula (=, +, -, @ first, also after leading blanks, or a "
+                    "leading tab or CR; plain numbers excepted) gets a leading `'`, header "
+                    "cells too. Parquet is always as generated."
+                )
+            ),
+        ] = False,
     ) -> StreamingResponse:
         download = await pipeline.authorise_download(
             gateway.database, user, synthetic_id=synthetic_id, file_format=file_format
@@ -147,7 +159,12 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
                 headers=headers,
             )
         return StreamingResponse(
-            parquet_as_csv(gateway.storage, download.key, formats=download.formats),
+            parquet_as_csv(
+                gateway.storage,
+                download.key,
+                formats=download.formats,
+                steps=() if raw else (neutralise_formulas,),
+            ),
             media_type="text/csv; charset=utf-8",
             headers=headers,
         )

@@ -1,133 +1,78 @@
 """Who a request comes from: signed proxy headers (people) or an API key (machine clients).
 
-Every ``/api/v1`` route depends on ``authenticate``; a request it refuses never reaches a handler:
+Every ``/api/v1`` route of every service depends on its service's identity check
+(``sds_common.http.identity``: one of each header, replay protection, rate limits, refusal
+events). What is the gateway's alone is API keys: it owns them (their table, revocation and
+last use), and no other service reads its tables. So the gateway verifies a key at its door,
+:class:`ApiKeyDoor`, before any routing, for every path of the app it runs in:
 
-1. ``Authorization: Bearer sds_…`` without proxy headers → the API key is looked up by its prefix
-   and its hash compared in constant time; the request then acts as the key's creator, inside the
-   key's scope (``domain.access``). Its use is recorded at most once a minute.
-2. Otherwise the proxy signature is verified (``sds_common.auth.verify``): five headers, 300 s
-   window, two secrets during a rotation, and, with replay protection on, a nonce that is claimed
-   in the nonce store; a nonce seen before is a replay → 401.
-3. Each user (proxy) or key is rate-limited per window → 429 with ``Retry-After``.
+1. ``Authorization: Bearer sds_…`` without ``X-Proxy-Signature`` → the key is looked up by its
+   prefix and its hash compared in constant time (its use recorded at most once a minute).
+2. The request then goes on as a signed identity: the key's creator, with a fresh nonce and the
+   key's project and access in ``X-Api-Key-Scope``, signed with the gateway's first proxy secret;
+   ``Authorization`` is removed. The route's own identity check verifies that like any signed
+   request and narrows it to the key's scope; the gateway's routes cap roles with it
+   (``domain.access``), the llm routes serve the key's project only, the audit routes refuse
+   keys. In the distributed runtime the gateway forwards those headers to the audit and llm
+   services, which verify them again; in the embedded runtime they are served in-process.
 
-When the nonce store or the rate limiter (Redis) cannot be reached, requests are refused with
-503: a replay cannot be told apart without the store, so nothing is let through unchecked.
-
-A refusal is logged with its reason and path only (never a header value, a token or a secret) and
-published as ``AuthenticationFailed`` through the outbox; those events are themselves limited per
-window, so a flood of bad requests cannot fill the outbox.
+A key that is malformed, unknown or revoked is 401 here, recorded like every refusal.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TYPE_CHECKING, Final
 
 from fastapi import Request
 
 from sds_common.auth import (
-    DEFAULT_MAX_SKEW_S,
     HEADER_SIGNATURE,
+    IDENTITY_HEADERS,
     AuthError,
-    Identity,
-    request_nonce,
-    verify,
+    KeyAccess,
+    KeyIdentity,
+    KeyScope,
+    signed_headers,
 )
 from sds_common.db import Database
-from sds_common.events import AuthenticationFailed
+from sds_common.http.identity import IdentityCheck
+from sds_common.http.outages import RETRY_AFTER_S, database_outage
+from sds_common.http.problems import problem_response
 from sds_gateway.adapters import api_keys as key_store
-from sds_gateway.adapters.access_guard import AccessGuard
 from sds_gateway.adapters.records import utc, utcnow
-from sds_gateway.commands.projects import remember_user
-from sds_gateway.config import GatewaySettings
 from sds_gateway.domain import api_keys
-from sds_gateway.domain.access import KEY_SCOPE, KeyAccess, KeyIdentity, KeyScope
-from sds_gateway.domain.errors import NotAuthenticated, RateLimited, Unavailable
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
-#: A nonce is remembered for two windows: a request signed up to 300 s in the future stays
-#: acceptable until 300 s after that moment.
-NONCE_TTL_S: Final = 2 * DEFAULT_MAX_SKEW_S
-AUTH_FAILURES_KEY: Final = "auth-failures"
-_MAX_PATH: Final = 1000
+_AUTHORIZATION: Final = b"authorization"
+_SIGNATURE: Final = HEADER_SIGNATURE.lower().encode()
+#: Replaced by the signed identity: what a client sent under these names is dropped.
+_REPLACED: Final = frozenset({_AUTHORIZATION, *(h.lower().encode() for h in IDENTITY_HEADERS)})
+
+KeyVerifier = Callable[[str], Awaitable[KeyIdentity]]
+"""Turns a token into the identity of its key, or raises ``AuthError``."""
 
 
-@dataclass(frozen=True)
-class Authenticator:
-    """The parts authentication needs (a view of the assembled gateway)."""
+def key_verifier(database: Database) -> KeyVerifier:
+    """The verifier of API keys against the gateway's ``api_keys`` table."""
 
-    database: Database
-    settings: GatewaySettings
-    secrets: tuple[str, ...]
-    guard: AccessGuard
-
-    async def authenticate(self, request: Request) -> Identity:
-        """Verify the request's identity, apply its rate limit and return who it acts as.
-
-        Raises:
-            NotAuthenticated: the identity cannot be trusted (401).
-            RateLimited: the user or key used up its window (429).
-        """
-        KEY_SCOPE.set(None)
-        token = api_keys.bearer_token(request.headers.get("authorization"))
-        scheme = (
-            "api_key" if token is not None and HEADER_SIGNATURE not in request.headers else "proxy"
-        )
-        try:
-            if scheme == "api_key":
-                assert token is not None
-                user: Identity = await self._api_key(token)
-            else:
-                user = await self._proxy(request)
-        except AuthError as exc:
-            await self._refused(request, scheme=scheme, reason=exc.reason)
-            raise NotAuthenticated(f"authentication failed: {exc.reason}") from None
-        if isinstance(user, KeyIdentity):
-            await self._limit(
-                f"key:{user.scope.key_id}",
-                limit=self.settings.rate_limit_per_api_key,
-                subject="api_key",
-            )
-            KEY_SCOPE.set(user.scope)
-        else:
-            await self._limit(
-                f"user:{user.user_id}", limit=self.settings.rate_limit_per_user, subject="user"
-            )
-            await remember_user(self.database, user)
-        return user
-
-    async def _proxy(self, request: Request) -> Identity:
-        nonces = self.guard.nonces
-        user = verify(
-            request.headers,
-            secrets=self.secrets,
-            method=request.method,
-            path=request.url.path,
-            require_nonce=nonces is not None,
-        )
-        nonce = request_nonce(request.headers)
-        if (
-            nonces is not None
-            and nonce is not None
-            and not await nonces.claim(nonce, ttl_s=NONCE_TTL_S)
-        ):
-            raise AuthError("replayed request: this nonce was already used")
-        return user
-
-    async def _api_key(self, token: str) -> KeyIdentity:
+    async def verify(token: str) -> KeyIdentity:
         prefix = api_keys.parse(token)
         if prefix is None:
             raise AuthError("malformed API key")
-        async with self.database.sessions() as session:
+        async with database.sessions() as session:
             row = await key_store.find_active(session, prefix=prefix)
         if row is None or not api_keys.matches(token, row["secret_hash"]):
             raise AuthError("unknown or revoked API key")
         now = utcnow()
         last_used = row["last_used_at"]
         if api_keys.due_for_touch(None if last_used is None else utc(last_used), now):
-            async with self.database.sessions() as session, session.begin():
+            async with database.sessions() as session, session.begin():
                 await key_store.touch(
                     session, key_id=row["id"], now=now, every=api_keys.TOUCH_EVERY
                 )
@@ -140,48 +85,83 @@ class Authenticator:
             ),
         )
 
-    async def _limit(self, key: str, *, limit: int, subject: str) -> None:
-        if limit <= 0:
-            return
-        decision = await self.guard.limiter.hit(
-            key, limit=limit, window_s=self.settings.rate_limit_window_s
-        )
-        if not decision.allowed:
-            self.guard.metrics.rate_limited.labels(subject=subject).inc()
-            raise RateLimited(
-                f"rate limit of {limit} requests per {self.settings.rate_limit_window_s} s "
-                f"reached; retry in {decision.retry_after_s} s",
-                retry_after_s=decision.retry_after_s,
-            )
+    return verify
 
-    async def _refused(self, request: Request, *, scheme: str, reason: str) -> None:
-        """Log and (within the events' own limit) publish a refused request."""
-        path = request.url.path[:_MAX_PATH]
-        log.warning("request refused: %s %s: %s", request.method, path, reason)
-        limit = self.settings.auth_failure_events_per_window
-        recorded = False
-        if limit > 0:
-            try:
-                decision = await self.guard.limiter.hit(
-                    AUTH_FAILURES_KEY, limit=limit, window_s=self.settings.rate_limit_window_s
-                )
-            except Unavailable:
-                log.exception("could not count a refused request")
-            else:
-                recorded = decision.allowed
-        if recorded:
-            try:
-                async with self.database.unit_of_work(actor="gateway") as uow:
-                    await uow.emit(
-                        AuthenticationFailed(
-                            reason=f"{scheme}: {reason}",
-                            method=request.method[:16],
-                            path=path,
-                            client=request.client.host if request.client else None,
-                        )
-                    )
-            except Exception:
-                # Losing the event must not turn a 401 into a 500: the log line above remains.
-                log.exception("could not record a refused request")
-                recorded = False
-        self.guard.metrics.auth_failures.labels(scheme=scheme, recorded=str(recorded).lower()).inc()
+
+def _key_token(raw: Iterable[tuple[bytes, bytes]]) -> str | None:
+    """The API key of a request that carries exactly one ``Authorization: Bearer sds_…`` and no
+    proxy signature (a signed request is always verified as such, whatever else it carries)."""
+    authorization: bytes | None = None
+    for name, value in raw:
+        key = name.lower()
+        if key == _SIGNATURE:
+            return None
+        if key == _AUTHORIZATION:
+            if authorization is not None:
+                return None  # sent twice: the identity check refuses it
+            authorization = value
+    if authorization is None:
+        return None
+    return api_keys.bearer_token(authorization.decode("latin-1"))
+
+
+class ApiKeyDoor:
+    """Exchanges a valid API key for a signed identity with the key's scope, before routing.
+
+    Pure ASGI: a request without a key (nearly all of them) costs one pass over its headers.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, verify: KeyVerifier, check: IdentityCheck, secret: str
+    ) -> None:
+        self.app = app
+        self._verify = verify
+        self._check = check
+        self._secret = secret
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, signed if it came with a valid key; answer 401 or 503 if not."""
+        token = _key_token(scope["headers"]) if scope["type"] == "http" else None
+        if token is None:
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            user = await self._verify(token)
+        except AuthError as exc:
+            await self._check.refuse(request, scheme="api_key", reason=exc.reason)
+            refused = problem_response(
+                request,
+                status=401,
+                code="not_authenticated",
+                detail=f"authentication failed: {exc.reason}",
+            )
+            await refused(scope, receive, send)
+            return
+        except Exception as exc:
+            if not database_outage(exc):
+                raise
+            log.warning("API key not checked: the database is unreachable (%s)", type(exc).__name__)
+            unavailable = problem_response(
+                request,
+                status=503,
+                code="database_unavailable",
+                detail=f"the database is unreachable; try again in {RETRY_AFTER_S} s",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
+            await unavailable(scope, receive, send)
+            return
+        signed = signed_headers(
+            self._secret,
+            method=request.method,
+            path=request.url.path,
+            user_id=user.user_id,
+            email=user.email,
+            role=user.role,
+            scope=user.scope,
+        )
+        headers = [(n, v) for n, v in scope["headers"] if n.lower() not in _REPLACED]
+        headers += [
+            (name.lower().encode(), value.encode("latin-1")) for name, value in signed.items()
+        ]
+        await self.app({**scope, "headers": headers}, receive, send)

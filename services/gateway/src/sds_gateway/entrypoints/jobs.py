@@ -42,22 +42,30 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
                     "`Last-Event-ID` to resume."
                 ),
                 "content": {"text/event-stream": {}},
-            }
+            },
+            **problem_responses(400),
         },
         summary="Follow a job's progress (Server-Sent Events)",
     )
     async def job_events(
         job_id: str,
         user: Annotated[Identity, user_dep],
-        last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+        last_event_id: Annotated[
+            str | None,
+            Header(
+                alias="Last-Event-ID",
+                description="the `id` of the last event received, to resume after it",
+            ),
+        ] = None,
     ) -> StreamingResponse:
+        after = parse_last_event_id(last_event_id)
         async with gateway.database.sessions() as session:
             await queries.get_job(session, user, job_id=job_id)
         stream = job_stream(
             database=gateway.database,
             notifier=gateway.notifier,
             job_id=job_id,
-            after=parse_last_event_id(last_event_id),
+            after=after,
             poll_interval_s=gateway.settings.sse_poll_interval_s,
             heartbeat_s=gateway.settings.sse_heartbeat_s,
         )

@@ -6,11 +6,13 @@ gateway forwards them there so clients keep one base URL. Settings name the upst
 (``SDS_UPSTREAM_AUDIT_URL``, ``SDS_UPSTREAM_LLM_URL``); an unset one is not proxied.
 
 What crosses: the method, the path (the same ``/api/v1/...``: the identity signature covers it),
-the query, the body, and an allow-list of headers: the signed identity headers unchanged (the
-upstream verifies them itself; the gateway has already claimed the nonce), content negotiation,
-``Last-Event-ID`` and the trace context. Cookies, ``Authorization``, API keys and anything else
-stay at the gateway. A request authenticated by an API key carries no signed identity the
-upstream could check, so it is refused here (403) rather than forwarded. Answers
+the query, the body, and an allow-list of headers: the signed identity headers unchanged,
+content negotiation, ``Last-Event-ID`` and the trace context. The upstream runs the same identity
+check as the gateway (``sds_common.http.identity``): it verifies the signature again and claims
+the nonce in its own store, so a copy of what was forwarded is a replay there too. A request made
+with an API key arrives here already exchanged by the gateway's key door for a signed identity
+with the key's scope (``entrypoints.identity``), which is forwarded the same way; the token never
+leaves the gateway. Cookies, ``Authorization`` and anything else stay at the gateway. Answers
 stream back unbuffered (the llm chat is Server-Sent Events) with an allow-list of headers. An
 upstream that cannot be reached answers ``502``, one that is too slow ``504``, as problem JSON.
 """
@@ -28,7 +30,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from sds_common.auth import HEADER_NONCE, HEADER_SIGNATURE, REQUIRED_HEADERS, Identity
+from sds_common.auth import HEADER_SIGNATURE, IDENTITY_HEADERS, Identity
 from sds_common.settings import Runtime
 from sds_gateway.config import GatewaySettings
 from sds_gateway.entrypoints.problems import problem_response
@@ -49,7 +51,7 @@ LLM_ROUTES: Final[tuple[tuple[str, tuple[str, ...]], ...]] = (
 )
 REQUEST_HEADERS: Final = frozenset(
     {
-        *(name.lower() for name in (*REQUIRED_HEADERS, HEADER_NONCE)),
+        *(name.lower() for name in IDENTITY_HEADERS),
         "accept",
         "accept-language",
         "content-type",
@@ -116,14 +118,12 @@ class ReverseProxy:
     async def forward(self, request: Request, upstream: Upstream) -> Response:
         """Send ``request`` to ``upstream`` and stream its answer back."""
         if HEADER_SIGNATURE not in request.headers:
+            # Only when the key door is not in front (a key is exchanged before routing).
             return problem_response(
                 request,
                 status=403,
                 code="api_key_not_accepted",
-                detail=(
-                    f"the {upstream.name} routes need a signed user identity; API keys "
-                    "cannot call them"
-                ),
+                detail=f"the {upstream.name} routes need a signed identity",
             )
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:

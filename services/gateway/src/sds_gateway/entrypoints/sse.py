@@ -26,17 +26,35 @@ from sds_common.db import Database
 from sds_gateway.adapters.notifier import JobNotifier
 from sds_gateway.adapters.orm import job_events, jobs
 from sds_gateway.adapters.progress import JobEvent
+from sds_gateway.domain.errors import BadRequest
 from sds_gateway.domain.status import is_terminal
 
 BATCH = 500
 RETRY_MS = 3000
 
 
+#: Sequence numbers are 64-bit signed integers in both databases.
+MAX_SEQ = 2**63 - 1
+_MAX_DIGITS = len(str(MAX_SEQ))
+
+
 def parse_last_event_id(value: str | None) -> int:
-    """The sequence number a client has seen (0 when none or unreadable)."""
-    if value is None or not value.strip().isdigit():
+    """The sequence number a client has seen (0 when it sends none, or an empty one).
+
+    Raises:
+        BadRequest: anything but the decimal sequence number the stream sent as ``id``: digits
+            only, at most 2**63 - 1 (a longer number cannot be a sequence number, and would
+            overflow the database's integer, or Python's limit on converting digits).
+    """
+    text = (value or "").strip()
+    if not text:
         return 0
-    return int(value.strip())
+    if len(text) > _MAX_DIGITS or not (text.isascii() and text.isdigit()) or int(text) > MAX_SEQ:
+        raise BadRequest(
+            "Last-Event-ID must be the id of an event this stream sent (a sequence number)",
+            code="invalid_last_event_id",
+        )
+    return int(text)
 
 
 def format_event(*, seq: int, event_type: str, data: object) -> bytes:

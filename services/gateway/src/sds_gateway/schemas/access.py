@@ -7,7 +7,8 @@ from typing import Any, Self
 
 from pydantic import ConfigDict, Field, model_validator
 
-from sds_gateway.domain.access import KeyAccess, ProjectRole
+from sds_common.auth import KeyAccess
+from sds_gateway.domain.access import ProjectRole
 from sds_gateway.schemas.common import EXAMPLE_PROJECT, EXAMPLE_TIME, Schema
 
 EXAMPLE_KEY = "5c0e9b1a-3d2f-4e7a-9b8c-1d2e3f4a5b6c"

@@ -77,33 +77,6 @@ class ErrorInfo(Schema):
     column: str | None = None
 
 
-class Problem(BaseModel):
-    """RFC 9457 problem details: every error answer has this body."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "type": "https://synthetic-data-studio.dev/problems/conflict",
-                    "title": "Conflict",
-                    "status": 409,
-                    "detail": "dataset 3f2b... is processing; generators need a ready dataset",
-                    "code": "dataset_not_ready",
-                    "instance": "/api/v1/generators",
-                }
-            ]
-        }
-    )
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    instance: str | None = None
-    errors: list[dict[str, object]] | None = None
-
-
 def job_link(*, job_id: str, kind: str, status: str, progress: float) -> JobLink:
     """The link to a job, from its row's values."""
     return JobLink(

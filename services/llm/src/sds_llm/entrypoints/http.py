@@ -1,24 +1,29 @@
 """Routes of the llm features under ``/api/v1``: thin, they authorise and call one handler.
 
-Callers prove who they are with the signed proxy headers (``sds_common.auth``). A subject is
-visible to the members of its project only (admins included: like the gateway, a global role
-grants no access to a project's data); anyone else gets 404, so its existence is not revealed.
-Errors are problem JSON (:mod:`.problems`). No database transaction is open while a provider
-answers: facts are read in a short session, tokens charged in a short transaction, and the
-result announced in a third.
+Callers are checked like at every entry point (``sds_common.http.identity``: signed proxy
+headers, replay protection, rate limits, refusal events). A subject is visible to the members of
+its project only (admins included: like the gateway, a global role grants no access to a
+project's data); anyone else gets 404, so its existence is not revealed. A request made with an
+API key (verified by the gateway, which owns keys, and handed on with the key's scope) sees the
+key's project only, as on the gateway's routes. Errors are problem JSON
+(``sds_common.http.problems``). No database transaction is open while a provider answers: facts
+are read in a short session, tokens charged in a short transaction, and the result announced in
+a third.
 """
 
 import json
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from sds_common.auth import AuthError, Identity, verify
+from sds_common.auth import Identity, KeyIdentity
+from sds_common.http.identity import IdentityCheck
+from sds_common.http.problems import ProblemError, problem_responses
 from sds_common.storage import ObjectNotFound
 from sds_llm import features, handlers
 from sds_llm.adapters import repository
@@ -27,14 +32,10 @@ from sds_llm.adapters.providers.base import Completion
 from sds_llm.adapters.repository import DatabaseUsageLedger
 from sds_llm.domain.budget import BudgetExceededError
 from sds_llm.domain.models import ChatTurn, DataDictionary, Explanation, PiiHints, PrivacyAdvice
-from sds_llm.entrypoints.problems import LlmHTTPError, ProblemRoute, seconds_to_utc_midnight
 from sds_llm.parts import LlmParts
 
-log = logging.getLogger(__name__)
 ACTOR = "llm"
-_PROBLEMS: dict[int | str, dict[str, Any]] = {
-    status: {"content": {"application/problem+json": {}}} for status in (401, 404, 409, 422, 429)
-}
+_PROBLEMS = problem_responses(401, 404, 409, 422, 429)
 
 
 class _Body(BaseModel):
@@ -61,48 +62,39 @@ class ChatRequest(_Body):
     history: list[Turn] = Field(default_factory=list, max_length=20)
 
 
-def _identity(parts: LlmParts) -> Callable[[Request], Awaitable[Identity]]:
-    async def current_user(request: Request) -> Identity:
-        try:
-            return verify(
-                request.headers,
-                secrets=parts.secrets(),
-                method=request.method,
-                path=request.url.path,
-            )
-        except AuthError as exc:
-            log.warning("request refused: %s %s: %s", request.method, request.url.path, exc.reason)
-            raise LlmHTTPError(
-                401, "not_authenticated", f"authentication failed: {exc.reason}"
-            ) from None
-
-    return current_user
-
-
 async def _visible(
     parts: LlmParts, *, table: str, key: str, user: Identity, what: str
 ) -> dict[str, Any]:
-    """The subject's fact row if ``user`` is a member of its project.
+    """The subject's fact row if ``user`` is a member of its project (and, for an API key, the
+    project is the key's).
 
     Raises:
-        LlmHTTPError: 404, whether the subject is unknown or the user is not a member.
+        ProblemError: 404, whether the subject is unknown or the user may not see it.
     """
     async with parts.database.sessions() as session:
         row = await repository.load(session, table=table, key=key)
+        project_id = None if row is None else row["project_id"]
         allowed = (
-            row is not None
-            and row["project_id"] is not None
+            project_id is not None
+            and (not isinstance(user, KeyIdentity) or str(project_id) == user.scope.project_id)
             and await repository.is_member(
-                session, project_id=str(row["project_id"]), user_id=user.user_id
+                session, project_id=str(project_id), user_id=user.user_id
             )
         )
     if row is None or not allowed:
-        raise LlmHTTPError(404, "not_found", f"{what} {key} not found")
+        raise ProblemError(404, "not_found", f"{what} {key} not found")
     return dict(row)
 
 
-def _refused(exc: BudgetExceededError) -> LlmHTTPError:
-    return LlmHTTPError(
+def seconds_to_utc_midnight(now: datetime | None = None) -> int:
+    """Seconds until the daily token budget resets (at least 1)."""
+    current = now or datetime.now(UTC)
+    midnight = datetime.combine(current.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return max(1, int((midnight - current).total_seconds()))
+
+
+def _refused(exc: BudgetExceededError) -> ProblemError:
+    return ProblemError(
         429,
         "llm_token_budget_exhausted",
         str(exc),
@@ -110,14 +102,14 @@ def _refused(exc: BudgetExceededError) -> LlmHTTPError:
     )
 
 
-def _report_gone(subject_id: UUID) -> LlmHTTPError:
-    return LlmHTTPError(409, "report_unavailable", f"the report of {subject_id} is not available")
+def _report_gone(subject_id: UUID) -> ProblemError:
+    return ProblemError(409, "report_unavailable", f"the report of {subject_id} is not available")
 
 
-def router(parts: LlmParts) -> APIRouter:
-    """The llm routes."""
-    api = APIRouter(tags=["llm"], route_class=ProblemRoute, responses=_PROBLEMS)
-    user_dep = Depends(_identity(parts))
+def router(parts: LlmParts, identity: IdentityCheck) -> APIRouter:
+    """The llm routes, behind the service's identity check."""
+    api = APIRouter(tags=["llm"], responses=_PROBLEMS)
+    user_dep = Depends(identity)
 
     async def explained(
         *, kind: Any, subject: dict[str, Any], subject_id: UUID, user: Identity, **extra: Any
@@ -137,7 +129,7 @@ def router(parts: LlmParts) -> APIRouter:
         except ObjectNotFound:
             raise _report_gone(subject_id) from None
         except handlers.UnknownSubjectError:  # deleted between the check and the read
-            raise LlmHTTPError(404, "not_found", f"{subject_id} not found") from None
+            raise ProblemError(404, "not_found", f"{subject_id} not found") from None
         async with parts.database.unit_of_work(actor=user.user_id) as uow:
             await handlers.publish(
                 parts,
@@ -197,7 +189,7 @@ def router(parts: LlmParts) -> APIRouter:
             )
             return result
         if body.n_rows is None or body.n_columns is None:
-            raise LlmHTTPError(422, "validation_error", "give dataset_id, or n_rows and n_columns")
+            raise ProblemError(422, "validation_error", "give dataset_id, or n_rows and n_columns")
         try:
             # Not about a project's data: the caller's own budget pays.
             return await features.privacy_advice(

@@ -208,6 +208,7 @@ class FitReport:
     the category discovery's δ₀ (a one-row category passing its threshold), added on top.
     ``preprocessing_epsilon`` is what the preprocessing would cost alone and
     ``training_epsilon = epsilon - preprocessing_epsilon`` what training added to it.
+    ``choice`` is what ``auto`` picked (method, params) and why; None for a named method.
     """
 
     epsilon: float | None
@@ -227,6 +228,7 @@ class FitReport:
     preprocessing_steps: list[PreprocessingStep] = field(default_factory=list)
     preprocessing_noise_multiplier: float | None = None
     threshold_delta: float = 0.0
+    choice: dict[str, Any] | None = None
 
 
 ProgressFn = Callable[[EpochReport], None]

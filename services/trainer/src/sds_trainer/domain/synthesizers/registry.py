@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sds_trainer.domain.synthesizers.auto import AutoSynthesizer
 from sds_trainer.domain.synthesizers.base import Synthesizer
 from sds_trainer.domain.synthesizers.ctgan_peer import CTGANPeerSynthesizer
 from sds_trainer.domain.synthesizers.dp_ctgan import DPCTGANSynthesizer
@@ -12,6 +13,7 @@ from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig
 from sds_trainer.domain.synthesizers.marginal import AIMSynthesizer, MSTSynthesizer
 
 SYNTHESIZERS: dict[str, type[Synthesizer]] = {
+    AutoSynthesizer.name: AutoSynthesizer,
     DPCTGANSynthesizer.name: DPCTGANSynthesizer,
     CTGANPeerSynthesizer.name: CTGANPeerSynthesizer,
     AIMSynthesizer.name: AIMSynthesizer,

@@ -1,6 +1,6 @@
 """Replay protection: each signed request's nonce is accepted once within the signature window.
 
-One small port, two adapters: Redis (``SET NX EX``, shared by every gateway replica) in the
+One small port, two adapters: Redis (``SET NX EX``, shared by every replica of a service) in the
 distributed stack, an in-process store with expiry when embedded.
 """
 
@@ -15,7 +15,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from sds_gateway.domain.errors import Unavailable
+from sds_common.http.problems import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,7 @@ class NonceStore(Protocol):
         """Record ``nonce`` for ``ttl_s`` seconds; False when it was already recorded.
 
         Raises:
-            Unavailable: the store cannot be reached.
+            ServiceUnavailable: the store cannot be reached.
         """
         ...
 
@@ -75,9 +75,9 @@ class MemoryNonceStore:
 
 
 class RedisNonceStore:
-    """Nonces shared by every gateway replica: ``SET key 1 NX EX ttl`` is atomic."""
+    """Nonces shared by every replica of a service: ``SET key 1 NX EX ttl`` is atomic."""
 
-    def __init__(self, client: Redis, *, prefix: str = "sds:gateway:nonce:") -> None:
+    def __init__(self, client: Redis, *, prefix: str = "sds:nonce:") -> None:
         self._client = client
         self._prefix = prefix
 
@@ -88,5 +88,7 @@ class RedisNonceStore:
         except RedisError as exc:
             # Without the store a replay cannot be told apart: refuse rather than let it in.
             log.warning("nonce store unreachable: %s", exc)
-            raise Unavailable("the replay-protection store is unreachable; try again") from exc
+            raise ServiceUnavailable(
+                "the replay-protection store is unreachable; try again"
+            ) from exc
         return bool(created)

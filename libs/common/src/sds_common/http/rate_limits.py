@@ -18,7 +18,7 @@ from typing import Protocol
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from sds_gateway.domain.errors import Unavailable
+from sds_common.http.problems import ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class RateLimiter(Protocol):
         """Count one request for ``key`` and tell whether it is within ``limit`` per window.
 
         Raises:
-            Unavailable: the store cannot be reached.
+            ServiceUnavailable: the store cannot be reached.
         """
         ...
 
@@ -95,9 +95,9 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
-    """Counters shared by every gateway replica."""
+    """Counters shared by every replica of a service."""
 
-    def __init__(self, client: Redis, *, prefix: str = "sds:gateway:rate:") -> None:
+    def __init__(self, client: Redis, *, prefix: str = "sds:rate:") -> None:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_HIT)
@@ -108,5 +108,5 @@ class RedisRateLimiter:
             count, ttl_ms = await self._script(keys=[self._prefix + key], args=[window_s * 1000])
         except RedisError as exc:
             log.warning("rate-limit store unreachable: %s", exc)
-            raise Unavailable("the rate-limit store is unreachable; try again") from exc
+            raise ServiceUnavailable("the rate-limit store is unreachable; try again") from exc
         return _decision(int(count), limit=limit, remaining_s=int(ttl_ms) / 1000)
