@@ -49,17 +49,19 @@ class DeadLetters:
             reason,
             error or "",
         )
-        headers = [
-            *m.headers,
-            ("dlq-reason", reason.encode()),
-            ("dlq-error", (error or "")[:2000].encode()),
-            ("dlq-consumer", self.group_id.encode()),
-            ("dlq-handler", (handler.name if handler else "").encode()),
-            ("dlq-original-topic", m.topic.encode()),
-            ("dlq-original-partition", str(m.partition).encode()),
-            ("dlq-original-offset", str(m.offset).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        failed_at = datetime.now(UTC).isoformat()
+        # Exactly ``events.headers.DEAD_LETTER_HEADERS`` (the AsyncAPI document's; a test checks).
+        added = {
+            "dlq-reason": reason,
+            "dlq-error": (error or "")[:2000],
+            "dlq-consumer": self.group_id,
+            "dlq-handler": handler.name if handler else "",
+            "dlq-original-topic": m.topic,
+            "dlq-original-partition": str(m.partition),
+            "dlq-original-offset": str(m.offset),
+            "dlq-failed-at": failed_at,
+        }
+        headers = [*m.headers, *((name, value.encode()) for name, value in added.items())]
         await uow.add_raw(
             topic=topic_names.dlq(m.topic),
             key=m.key.decode(errors="replace") if m.key is not None else None,

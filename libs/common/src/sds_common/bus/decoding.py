@@ -6,7 +6,15 @@ consumer has an ``unrecognised`` subscription, which takes it instead. A type ot
 publish on a shared topic and this consumer does not handle is skipped: that is normal traffic.
 A type no catalogue entry knows is not normal: it is counted
 (``events_consumed_total{outcome="unknown_type"}``) and logged once per type, and it is not
-dead-lettered, because no consumer failed (see ``docs/events/README.md``).
+dead-lettered. Why not: a dead letter says "this consumer should have processed this and could
+not", to be fixed and replayed; no handler of this consumer exists for the type, so a replay
+would change nothing. Every topic is read by several groups (the gateway, the audit, a worker),
+so each would write its own copy of the same message to ``<topic>.dlq``, and a rolling upgrade
+whose new producer ships a new type would flood the dead-letter topics with messages that are
+fine. The audit service records such events (flagged), which is the durable trace operators
+need; the counter and the log line make them visible on every consumer. (The same holds on the
+topics a worker consumes requests from: a type it does not know there is no request it could
+have served.) The AsyncAPI document states this rule for subscribers.
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from uuid import UUID, uuid4
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
+from sds_common.events import headers
+
 
 class Event(BaseModel):
     """Base of every event payload. Subclasses set the four class constants."""
@@ -136,10 +138,10 @@ class Envelope(BaseModel):
     def header_items(self) -> list[tuple[str, bytes]]:
         """Headers that let brokers and tools route without parsing the body."""
         return [
-            ("event-type", self.type.encode()),
-            ("event-version", str(self.version).encode()),
-            ("event-id", str(self.event_id).encode()),
-            ("content-type", b"application/json"),
+            (headers.EVENT_TYPE, self.type.encode()),
+            (headers.EVENT_VERSION, str(self.version).encode()),
+            (headers.EVENT_ID, str(self.event_id).encode()),
+            (headers.CONTENT_TYPE, headers.JSON.encode()),
         ]
 
 
