@@ -10,15 +10,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import orjson
 import pytest
 
 from sds_common.bus import DeadLetter, MemoryBroker, Subscription, Unrecognised
+from sds_common.bus.memory import MemoryConsumer
 from sds_common.bus.subscription import BatchItems
 from sds_common.db import UnitOfWork
 from sds_common.events import DatasetDeleted, DatasetRejected, Envelope, Event, topics
@@ -197,3 +199,33 @@ async def _is(value: object, expected: int) -> bool:
 
 async def _is_async(value: bool) -> bool:
     return value
+
+
+class _UnreachableBroker(MemoryBroker):
+    """A broker whose group members cannot join (as while Kafka is down)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attempts = 0
+
+    def consumer(self, *, topics: Sequence[str], group_id: str) -> MemoryConsumer:
+        broker = self
+
+        class Refused(MemoryConsumer):
+            async def start(self) -> None:
+                broker.attempts += 1
+                raise ConnectionRefusedError("the broker is down")
+
+        return Refused(broker=self, topics=tuple(topics), group_id=group_id)
+
+
+async def test_a_consumer_that_cannot_join_keeps_trying_and_still_stops(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'down.sqlite'}"
+    broker = _UnreachableBroker()
+    async with harness(broker=broker, database_url=url, schema=None, name="down") as bus:
+        consumer = bus.consumer(bus.recording_handler())
+        consumer.start()
+        await eventually(lambda: _is_async(broker.attempts >= 2))
+        with pytest.raises(RuntimeError, match="has not joined"):
+            await consumer.check()
+        await asyncio.wait_for(consumer.stop(), 5)  # no hang on a broker that never answers

@@ -43,6 +43,9 @@ from sds_common.telemetry.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
+#: Backoff of a member that cannot (re)join its group: first delay and cap, in seconds.
+REJOIN_FIRST_S, REJOIN_MAX_S = 0.5, 10.0
+
 
 class HandlerFailedError(Exception):
     """Raised inside the fast path to fall back to one-by-one processing."""
@@ -85,7 +88,6 @@ class EventConsumer:
         self._retry = retry or RetryPolicy()
         self._max_batch = max_batch
         self._fault_hook = fault_hook
-        self._metrics = metrics
         self._decoder = Decoder(group_id=group_id, subscriptions=subscriptions, metrics=metrics)
         self._dead_letters = DeadLetters(group_id=group_id, decoder=self._decoder, metrics=metrics)
         # An ``unrecognised`` subscription reads no topic of its own: it takes what the typed
@@ -129,16 +131,20 @@ class EventConsumer:
             raise RuntimeError(f"consumer {self.group_id} has not joined its group")
         await self._broker.check()
 
-    async def _join(self) -> BrokerConsumer:
-        """Join the group, retrying with backoff while the broker cannot be reached."""
+    async def _join(self) -> BrokerConsumer | None:
+        """Join the group, retrying with backoff while the broker cannot be reached.
+
+        Returns:
+            The joined member, or None when ``stop`` was called meanwhile.
+        """
         failures = 0
-        while True:
+        while not self._stopping:
             consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
             try:
                 await consumer.start()
             except Exception:
                 failures += 1
-                delay = self._retry.delay(failures) * 4
+                delay = min(REJOIN_FIRST_S * 2 ** (failures - 1), REJOIN_MAX_S)
                 log.warning(
                     "consumer %s could not join its group (%d in a row); retrying in %.1fs",
                     self.group_id,
@@ -152,11 +158,14 @@ class EventConsumer:
                 continue
             self.ready.set()
             return consumer
+        return None
 
     async def run(self) -> None:
         """Consume until ``stop`` is called."""
-        consumer = await self._join()
-        self._consumer = consumer
+        joined = await self._join()
+        if joined is None:
+            return
+        consumer = self._consumer = joined
         # The fetch being applied (its transaction, then its offsets) while the next one is
         # fetched and decoded: decoding is CPU work, applying mostly waits for the database, so
         # the two overlap. Fetches are still applied one after the other, in order.
@@ -185,8 +194,10 @@ class EventConsumer:
                     with contextlib.suppress(Exception):
                         await consumer.stop()
                     await asyncio.sleep(self._retry.first_backoff_s)
-                    consumer = await self._join()
-                    self._consumer = consumer
+                    joined = await self._join()
+                    if joined is None:
+                        return  # stopped meanwhile
+                    consumer = self._consumer = joined
             if applying is not None:
                 await self._settle(applying)
                 applying = None
@@ -195,7 +206,8 @@ class EventConsumer:
                 applying.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await applying
-            await consumer.stop()
+            with contextlib.suppress(Exception):  # leaving a group the broker lost is moot
+                await consumer.stop()
             self._consumer = None
             self.ready.clear()
 

@@ -1,4 +1,4 @@
-"""No training or sampling waits forever (issue 16), and their events carry the trace (finding 15).
+"""The trainer's jobs under faults (issue 16): none waits forever, a cancel is quick, traces hold.
 
 The trainer runs through its real bootstrap on an in-process bus and SQLite:
 
@@ -7,7 +7,10 @@ The trainer runs through its real bootstrap on an in-process bus and SQLite:
   may read; nothing was reserved for it;
 * a training whose workers keep dying (its lease runs out claim after claim) is given up:
   ``TrainingFailed``, and its reservation is released;
-* every event a job emits carries the ``traceparent`` of the request that queued it.
+* every event a job emits carries the ``traceparent`` of the request that queued it
+  (finding 15);
+* a cancel stops a training between two steps of an epoch, charging the steps taken
+  (finding 17).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 from sqlalchemy import select, update
 
@@ -28,6 +32,7 @@ from sds_common.events import (
     DatasetProfiled,
     Envelope,
     PrivacySpec,
+    TrainingCancelRequested,
     TrainingRequested,
     topics,
 )
@@ -58,9 +63,9 @@ async def trainer(tmp_path: Path) -> AsyncIterator[RunningService]:
             yield running
 
 
-async def _ready_dataset(trainer: RunningService) -> uuid.UUID:
+async def _ready_dataset(trainer: RunningService, *, copies: int = 1) -> uuid.UUID:
     dataset_id = uuid.uuid4()
-    table = make_table()
+    table = pd.concat([make_table()] * copies, ignore_index=True)
     train_key = f"datasets/{dataset_id}/train.parquet"
     sink = io.BytesIO()
     table.to_parquet(sink)
@@ -231,4 +236,33 @@ def _message(
         key=envelope.key.encode(),
         value=envelope.to_bytes(),
         headers=tuple(headers),
+    )
+
+
+async def test_a_cancel_stops_a_training_inside_its_epoch_and_charges_the_steps_taken(
+    trainer: RunningService,
+) -> None:
+    """Finding 17: a cancel waited for the end of the epoch (a minute on a large table)."""
+    dataset_id = await _ready_dataset(trainer, copies=25)  # 5,000 rows: epochs of 500 steps
+    request = await trainer.send(_request(dataset_id, epochs=2, batch_size=10))
+    first = await trainer.until_published(topics.TRAINING, "TrainingProgress", timeout_s=120)
+    # Epoch 2 is under way: cancel it.
+    await trainer.send(
+        TrainingCancelRequested(generator_id=uuid.UUID(str(request.payload["generator_id"])))
+    )
+    await trainer.until_published(topics.TRAINING, "TrainingCancelled", timeout_s=60)
+    # Epoch 2 never ended: stopped between two of its steps.
+    assert [e.payload["epoch"] for e in trainer.published(topics.TRAINING, "TrainingProgress")] == [
+        1
+    ]
+    assert trainer.published(topics.TRAINING, "ModelTrained") == []
+    reserved = await trainer.until_published(topics.PRIVACY, "PrivacyBudgetReserved")
+    spent = await trainer.until_published(topics.PRIVACY, "PrivacyBudgetSpent")
+    released = await trainer.until_published(topics.PRIVACY, "PrivacyBudgetReleased")
+    epsilon = {e.type: float(str(e.payload["epsilon"])) for e in (reserved, spent, released)}
+    # Every step taken is charged, those of the unfinished epoch too; the rest is released.
+    assert float(str(first.payload["epsilon_spent"])) < epsilon["PrivacyBudgetSpent"]
+    assert epsilon["PrivacyBudgetSpent"] < epsilon["PrivacyBudgetReserved"]
+    assert epsilon["PrivacyBudgetSpent"] + epsilon["PrivacyBudgetReleased"] == pytest.approx(
+        epsilon["PrivacyBudgetReserved"]
     )
