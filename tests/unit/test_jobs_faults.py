@@ -8,6 +8,7 @@ job stayed ``running`` forever and every later job ``queued``, while ``/ready`` 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -261,3 +262,55 @@ async def _checks(runner: JobRunner) -> bool:
     except RuntimeError:
         return False
     return True
+
+
+async def test_a_job_that_stops_making_progress_is_given_up(database: FlakyDatabase) -> None:
+    """A hung job (its thread never returns) would renew its lease forever: it is stopped."""
+    release = threading.Event()
+    saw_stop: list[bool] = []
+    given_up: list[tuple[str, str]] = []
+
+    def hangs(ctx: JobContext) -> None:
+        ctx.progressed()
+        release.wait(10)  # stuck, e.g. a deadlocked library call
+        saw_stop.append(ctx.stop_requested())  # if it ever wakes, it must stop
+
+    async def work(ctx: JobContext) -> None:
+        if ctx.id == "hung":
+            await asyncio.to_thread(hangs, ctx)
+        await _finished(ctx)
+
+    async def give_up(ctx: JobContext, code: str, message: str) -> None:
+        given_up.append((code, message))
+        await _failed(ctx, code, message)
+
+    table = database.metadata.tables["jobs"]
+    kind = JobKind(run=work, give_up=give_up, stall_s=0.3)
+    runner = JobRunner(database=database, table=table, kinds={"work": kind}, poll_s=0.02)
+    await _enqueue(database, "hung")
+    runner.start()
+    try:
+        await _until(lambda: _is(database, "hung", FAILED), timeout_s=10)
+        await _enqueue(database, "next")
+        await _until(lambda: _is(database, "next", SUCCEEDED), timeout_s=10)
+        runner.check()
+    finally:
+        release.set()
+        await runner.stop()
+    assert given_up == [("stalled", "the job made no progress for 0.3 s and was stopped")]
+    await _until(lambda: _async(saw_stop == [True]))
+
+
+async def test_a_job_that_reports_progress_is_not_stopped(database: FlakyDatabase) -> None:
+    async def work(ctx: JobContext) -> None:
+        for _ in range(20):  # longer than stall_s in all, never that long between reports
+            ctx.progressed()
+            await asyncio.sleep(0.05)
+        await _finished(ctx)
+
+    table = database.metadata.tables["jobs"]
+    kind = JobKind(run=work, give_up=_failed, stall_s=0.3)
+    runner = JobRunner(database=database, table=table, kinds={"work": kind}, poll_s=0.02)
+    await _enqueue(database, "busy")
+    await runner.run_until_idle()
+    assert await _status(database, "busy") == SUCCEEDED

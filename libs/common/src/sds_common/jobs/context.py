@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,8 @@ class JobContext:
         trace: the trace headers of whoever queued it (restored while it runs).
         cancelled: set once a cancellation request has been seen (polled while it runs).
         lost: set once the claim has lost its lease to another worker.
+        stalled: set once the job went quiet past its kind's ``stall_s`` and was given up.
+        last_progress: when the job last reported progress (``time.monotonic``).
     """
 
     id: str
@@ -47,6 +50,12 @@ class JobContext:
     # Read from worker threads (a training polls them between batches), hence threading.
     cancelled: threading.Event = field(default_factory=threading.Event)
     lost: threading.Event = field(default_factory=threading.Event)
+    stalled: threading.Event = field(default_factory=threading.Event)
+    last_progress: float = field(default_factory=time.monotonic)
+
+    def progressed(self) -> None:
+        """Record that the job moved on (cheap; any thread may call it; see ``JobKind``)."""
+        self.last_progress = time.monotonic()
 
     @property
     def claim(self) -> tuple[str, int]:
@@ -63,8 +72,8 @@ class JobContext:
 
     @property
     def must_hand_back(self) -> bool:
-        """The job must stop without finishing: the process is stopping or the job is not ours."""
-        return self.lost.is_set() or self.runner.shutting_down.is_set()
+        """Whether the job must stop without finishing (shutdown, lost claim, or a stall)."""
+        return self.lost.is_set() or self.stalled.is_set() or self.runner.shutting_down.is_set()
 
     async def heartbeat(self) -> bool:
         """Renew the lease now; returns whether cancellation was requested."""
@@ -93,7 +102,11 @@ class JobKind:
         give_up: announces a permanent failure (code, message) in a transaction it opens, and
             calls ``ctx.finish(uow, status="failed")`` there. The message is shown to users: the
             runner's own messages name no exception and no internals.
+        stall_s: for work that reports progress (``ctx.progressed()``): the longest it may go
+            without, from its claim on, before the runner stops it and gives it up (``stalled``);
+            None for work that cannot report progress.
     """
 
     run: JobHandler
     give_up: GiveUpHandler
+    stall_s: float | None = None

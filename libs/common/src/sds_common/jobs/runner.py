@@ -30,6 +30,7 @@ from sds_common.jobs.table import (
     JobLostError,
     now_utc,
 )
+from sds_common.jobs.watch import watch
 from sds_common.telemetry.tracing import consumer_span
 
 __all__ = ["GiveUpHandler", "JobContext", "JobHandler", "JobKind", "JobRunner"]
@@ -232,13 +233,33 @@ class JobRunner:
             "job.attempt": ctx.attempt,
         }
         with consumer_span(f"job {ctx.kind}", ctx.trace, attributes=attributes):
-            keepalive = asyncio.create_task(self._keepalive(ctx), name=f"lease-{ctx.id}")
+            kind = self._kinds.get(ctx.kind)
+            attempt = asyncio.create_task(self._attempt(ctx), name=f"attempt-{ctx.id}")
+            watcher = asyncio.create_task(
+                watch(
+                    ctx,
+                    runner=self,
+                    attempt=attempt,
+                    stall_s=kind.stall_s if kind is not None else None,
+                    lease_s=self._lease_s,
+                    cancel_poll_s=self._cancel_poll_s,
+                ),
+                name=f"watch-{ctx.id}",
+            )
             try:
-                await self._attempt(ctx)
+                await attempt
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not ctx.stalled.is_set() or (current is not None and current.cancelling()):
+                    attempt.cancel()
+                    raise  # shutdown: the lease expires and the job is resumed later
             finally:
-                keepalive.cancel()
+                watcher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await keepalive
+                    await watcher
+            if ctx.stalled.is_set() and kind is not None:
+                message = f"the job made no progress for {kind.stall_s:g} s and was stopped"
+                await self._settle(ctx, "give up", partial(kind.give_up, ctx, "stalled", message))
 
     async def _attempt(self, ctx: JobContext) -> None:
         kind = self._kinds.get(ctx.kind)
@@ -332,30 +353,8 @@ class JobRunner:
                 self._contact()
                 return
 
-    async def _keepalive(self, ctx: JobContext) -> None:
-        """Renew the lease while the job runs, and watch its cancellation flag meanwhile."""
-        loop = asyncio.get_running_loop()
-        renew_every = max(self._lease_s / 3, 0.05)
-        poll_every = min(self._cancel_poll_s, renew_every)
-        renew_at = loop.time() + renew_every
-        while True:
-            await asyncio.sleep(poll_every)
-            try:
-                if loop.time() >= renew_at:
-                    cancel = await self.renew(ctx)
-                    renew_at = loop.time() + renew_every
-                else:
-                    cancel = await self._cancel_requested(ctx.id)
-            except JobLostError:
-                log.warning("job %s lost its lease; it stops at its next safe point", ctx.id)
-                return
-            except Exception:  # a missed renewal is retried; the lease has slack for it
-                log.warning("could not renew the lease of job %s", ctx.id, exc_info=True)
-                continue
-            if cancel:
-                ctx.cancelled.set()
-
-    async def _cancel_requested(self, job_id: str) -> bool:
+    async def cancel_requested(self, job_id: str) -> bool:
+        """Whether cancellation of a job was requested (one cheap read)."""
         flag = await self._claims.cancel_requested(job_id)
         self._contact()
         return flag

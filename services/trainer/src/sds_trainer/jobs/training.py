@@ -388,6 +388,7 @@ class _ProgressBridge:
         self._call(self._job.service.storage.put_bytes(checkpoint_key(self._generator_id), state))
 
     def on_epoch(self, report: EpochReport) -> None:
+        self._ctx.progressed()
         self.epsilon_spent = report.epsilon_spent_so_far
         cancel = self._call(
             self._job.record_progress(
@@ -400,7 +401,9 @@ class _ProgressBridge:
 
     def should_stop(self) -> bool:
         # Polled before every training step: a cancellation (watched by the runner while the
-        # job runs) or a shutdown stops the training within a step, not an epoch.
+        # job runs) or a shutdown stops the training within a step, not an epoch; and each
+        # poll tells the runner the training moves on (a hung one is stopped, ``stall_s``).
+        self._ctx.progressed()
         return self._stop.is_set() or self._ctx.stop_requested()
 
 
