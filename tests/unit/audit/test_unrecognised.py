@@ -38,7 +38,7 @@ def _raw(event_type: str, version: int, payload: dict[str, object], key: str) ->
 
 async def test_unreadable_events_are_recorded_flagged_in_chain_order(tmp_path: Path) -> None:
     generator, dataset = str(uuid.uuid4()), str(uuid.uuid4())
-    unreadable = [
+    unreadable: list[tuple[str, int, dict[str, object]]] = [
         ("TrainingArchived", 1, {"generator_id": generator}),  # no such type
         ("TrainingRequested", 7, {"generator_id": generator}),  # no such version
         (  # epsilon = 1e999 arrived as null (finding 4): the payload does not validate
