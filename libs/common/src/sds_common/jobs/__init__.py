@@ -7,11 +7,12 @@ process after a restart, or another replica), and the handler resumes from its o
 A job that keeps failing is given up after ``max_attempts`` and its ``give_up`` runs, so the
 failure is announced (and, for training, the privacy budget released) instead of lost.
 
-No job waits forever: a job whose claims keep running out (its worker dies or hangs) is given up
-after ``max_attempts`` claims, one that keeps deferring itself after ``max_wait_s``; a database
-outage delays the runner's writes (retried with backoff) but never ends its loops, and
-``JobRunner.check`` tells ``/ready`` when the runner is dead or stalled. Each job runs in a span
-whose parent is the trace of the event that queued it.
+No job waits forever: a job whose claims keep running out (its worker dies) is given up after
+``max_attempts`` claims, one that reports progress and then hangs after its kind's ``stall_s``,
+one that keeps deferring itself after ``max_wait_s``; a database outage delays the runner's
+writes (retried with backoff) but never ends its loops, and ``JobRunner.check`` tells ``/ready``
+when the runner is dead or stalled. Each job runs in a span whose parent is the trace of the
+event that queued it.
 """
 
 from sds_common.jobs.context import GiveUpHandler, JobContext, JobHandler, JobKind

@@ -268,7 +268,7 @@ class JobRunner:
             await self._settle(ctx, "fail", partial(self._mark, ctx, error=error))
             return
         if ctx.attempt > self._max_attempts:
-            await self._give_up_stalled(kind, ctx)
+            await self._give_up_abandoned(kind, ctx)
             return
         try:
             await kind.run(ctx)
@@ -304,7 +304,7 @@ class JobRunner:
             give_up = partial(kind.give_up, ctx, "internal_error", message)
             await self._settle(ctx, "give up", give_up)
 
-    async def _give_up_stalled(self, kind: JobKind, ctx: JobContext) -> None:
+    async def _give_up_abandoned(self, kind: JobKind, ctx: JobContext) -> None:
         """A job claimed more often than allowed: its earlier claims never finished."""
         message = (
             f"the job made no progress: it was started {self._max_attempts} times and never "
