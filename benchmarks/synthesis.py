@@ -148,6 +148,9 @@ def prepare(
                 "kind": c.kind,
                 "missing_fraction": c.missing_fraction,
                 "integer": bool(pd.api.types.is_integer_dtype(dtypes[c.name])),
+                # As the trainer's dataset row has them: the format and the target mark.
+                "format": c.format.model_dump(mode="json") if c.format is not None else None,
+                "target": c.name == target,
             }
             for c in prepared.columns
         ],

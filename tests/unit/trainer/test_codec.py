@@ -204,6 +204,28 @@ def test_a_zero_spike_decodes_exactly_and_its_far_tail_survives() -> None:
         assert values.between(0.0, 9_000).mean() >= 0.99
 
 
+def test_a_missing_code_that_noise_would_invent_is_dropped() -> None:
+    rng = np.random.default_rng(9)
+    colour = rng.choice(["red", "green", "blue"], 5000).astype(object)
+    colour[:3] = None  # the schema allows missing cells, but three rows are lost in the noise
+    number = rng.normal(size=5000)
+    number[:3] = np.nan
+    frame = pd.DataFrame({"colour": pd.array(colour, dtype="string"), "number": number})
+    specs = [
+        ColumnSpec("colour", "categorical", nullable=True),
+        ColumnSpec("number", "numeric", nullable=True),
+        ColumnSpec("flag", "boolean", nullable=True),
+    ]
+    frame["flag"] = pd.array(rng.random(5000) < 0.5, dtype="boolean")
+    frame.loc[:2, "flag"] = pd.NA
+    codec, charges = _fit(frame, specs)
+    assert not any(d.missing for d in codec.modelled)
+    assert ("flag", "missing count", False) not in charges  # frequencies carry it here
+    colour_domain = codec.modelled[0]
+    assert isinstance(colour_domain, CategoricalDomain)
+    assert colour_domain.decode(colour_domain.encode(frame["colour"])).notna().all()
+
+
 def test_a_category_held_by_one_row_is_never_released() -> None:
     values = ["common"] * 5000 + ["unique"]
     for seed in range(20):
@@ -217,7 +239,7 @@ def test_rare_categories_go_to_a_visible_other_bucket_never_to_missing() -> None
     n = 5000
     colour = rng.choice(["red", "green", "blue"], n).astype(object)
     colour[:30] = "rare"  # far below the release threshold at this noise
-    colour[30:40] = None
+    colour[30:340] = None  # a missing share that stands clear of the noise
     frame = pd.DataFrame({"colour": pd.array(colour, dtype="string")})
     codec, _ = _fit(
         frame, [ColumnSpec("colour", "categorical", nullable=True, other_label="Other")]
@@ -230,8 +252,8 @@ def test_rare_categories_go_to_a_visible_other_bucket_never_to_missing() -> None
     codes = domain.encode(frame["colour"])
     decoded = domain.decode(codes)
     assert (decoded[:30] == "Other").all()  # the rare rows: the bucket, visible
-    assert decoded[30:40].isna().all()  # real missing cells stay missing
-    assert decoded[40:].notna().all()
+    assert decoded[30:340].isna().all()  # real missing cells stay missing
+    assert decoded[340:].notna().all()
     assert decoded.dtype == frame["colour"].dtype
 
 

@@ -52,11 +52,13 @@ def fitted():
 
 
 def test_registry_lists_methods_and_rejects_unknown_names() -> None:
-    assert set(SYNTHESIZERS) == {"dp-ctgan", "ctgan", "aim", "mst"}
+    assert set(SYNTHESIZERS) == {"auto", "dp-ctgan", "ctgan", "aim", "mst"}
     assert get_synthesizer("dp-ctgan") is DPCTGANSynthesizer
     assert get_synthesizer("dp-ctgan").differentially_private
     assert not get_synthesizer("ctgan").differentially_private
-    with pytest.raises(InvalidTrainingConfig, match="valid methods: aim, ctgan, dp-ctgan, mst"):
+    with pytest.raises(
+        InvalidTrainingConfig, match="valid methods: aim, auto, ctgan, dp-ctgan, mst"
+    ):
         get_synthesizer("gan")
 
 

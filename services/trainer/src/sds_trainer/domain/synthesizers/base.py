@@ -209,6 +209,8 @@ class FitReport:
     ``preprocessing_epsilon`` is what the preprocessing would cost alone and
     ``training_epsilon = epsilon - preprocessing_epsilon`` what training added to it.
     ``choice`` is what ``auto`` picked (method, params) and why; None for a named method.
+    ``columns`` says per column what was released and how the synthetic column is made
+    (identifiers regenerated, the rows that fell into the other bucket and why).
     """
 
     epsilon: float | None
@@ -229,6 +231,7 @@ class FitReport:
     preprocessing_noise_multiplier: float | None = None
     threshold_delta: float = 0.0
     choice: dict[str, Any] | None = None
+    columns: list[dict[str, Any]] = field(default_factory=list)
 
 
 ProgressFn = Callable[[EpochReport], None]

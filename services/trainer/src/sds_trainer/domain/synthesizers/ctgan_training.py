@@ -349,6 +349,7 @@ class TrainingRun:
             "preprocessing_steps": [PreprocessingStep(**s) for s in self.steps_done],
             "preprocessing_noise_multiplier": budget.prior[0][0] if budget.prior else None,
             "threshold_delta": budget.noise.threshold_delta if budget.noise else 0.0,
+            "columns": self.transformer.codec.summary() if self.transformer.codec else [],
         }
 
 

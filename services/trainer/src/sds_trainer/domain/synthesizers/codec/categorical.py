@@ -29,6 +29,7 @@ from sds_trainer.domain.synthesizers.codec.mechanisms import (
     IntArray,
     public_counts,
     stability_histogram,
+    stability_threshold,
 )
 from sds_trainer.domain.synthesizers.codec.values import can_hold_missing
 
@@ -46,6 +47,8 @@ class CategoricalDomain:
         counts: DP counts of every code (empty when no frequencies were released).
         other_label: How the other bucket is written out.
         origin: ``"dp"`` (found under DP), ``"declared"``, ``"target"`` or ``"boolean"``.
+        threshold: For categories found under DP, the release threshold τ: a category held by
+            fewer rows than about this is unlikely to be released.
     """
 
     name: str
@@ -57,6 +60,7 @@ class CategoricalDomain:
     counts: list[float]
     other_label: str
     origin: str
+    threshold: float | None = None
 
     @property
     def size(self) -> int:
@@ -180,6 +184,8 @@ def fit_categorical(
     """
     mask = series.isna().to_numpy()
     released = None
+    threshold: float | None = None
+    missing_count = float(mask.sum())
     if kind == "boolean":
         cats, other, origin = list(BOOLEAN_CATEGORIES), False, "boolean"
     elif declared is not None:
@@ -194,6 +200,8 @@ def fit_categorical(
             public=(int(mask.sum()),) if missing else (),
         )
         cats, other, origin = list(released.keys), True, "dp"
+        if sigma is not None and threshold_delta is not None:
+            threshold = stability_threshold(sigma=sigma, delta=threshold_delta)
     domain = CategoricalDomain(
         name=name,
         kind=kind,
@@ -204,6 +212,7 @@ def fit_categorical(
         counts=[],
         other_label=unique_label(other_label, cats),
         origin=origin,
+        threshold=threshold,
     )
     if released is not None:
         # The other bucket holds what the released categories and the missing count leave of
@@ -216,4 +225,24 @@ def fit_categorical(
         codes = domain.encode(series)
         noisy = public_counts(codes, n_codes=domain.size, sigma=counts_sigma, rng=rng)
         domain.counts = [float(c) for c in noisy]
+    elif missing:
+        # A public domain needs no release, but whether the column is really missing somewhere
+        # does: one count (present rows add to nothing), so the check below can read it.
+        charge("missing count", False)
+        noisy = public_counts(
+            np.asarray([0] * int(mask.sum()), dtype=np.int64),
+            n_codes=1,
+            sigma=counts_sigma,
+            rng=rng,
+        )
+        missing_count = float(noisy[0])
+    if domain.missing:
+        if domain.counts:
+            missing_count = domain.counts[-1]
+        noise = sigma if released is not None else counts_sigma
+        if noise is not None and missing_count < 2.0 * noise:
+            # The schema allows missing cells, but too few stand clear of the noise: the code
+            # is dropped (those rows join the other bucket) rather than sampled out of noise.
+            domain.missing = False
+            domain.counts = domain.counts[:-1]
     return domain

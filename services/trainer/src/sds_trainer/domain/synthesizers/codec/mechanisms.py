@@ -162,8 +162,9 @@ def public_counts(codes: IntArray, *, n_codes: int, sigma: float | None, rng: An
 
 def support(
     noisy: FloatArray, *, sigma: float | None, false_rate: float, far_rate: float = 1e-6
-) -> FloatArray:
-    """The bins of a noisy histogram that hold the data; the others' counts set to 0.
+) -> tuple[FloatArray, bool]:
+    """The bins of a noisy histogram that hold the data (the others' counts set to 0), and
+    whether any bin or window stood clear of the noise (False: the loudest window is a guess).
 
     Bins whose count clears :func:`clear_level` (``false_rate`` over all bins) group into runs
     (gaps of up to two bins). The run holding the loudest bin is the bulk; another run is kept
@@ -174,7 +175,7 @@ def support(
     counts (the noise of a sum grows with the root of its size). Post-processing.
     """
     if sigma is None:
-        return np.where(noisy > 0, noisy, 0.0)
+        return np.where(noisy > 0, noisy, 0.0), True
     bins = len(noisy)
     width = 1
     while width <= 16:
@@ -186,10 +187,10 @@ def support(
         width *= 2
     else:  # nothing clears: the loudest widest window stands for the data (a guess)
         start = int(np.argmax(np.convolve(noisy, np.ones(16), mode="valid")))
-        return _window(noisy, start, 16)
+        return _window(noisy, start, 16), False
     if width > 1:
         best = int(clear[np.argmax(sums[clear])])
-        return _window(noisy, best, width)
+        return _window(noisy, best, width), True
     far = clear_level(sigma, tests=bins, false_rate=far_rate)
     runs = np.split(clear, np.flatnonzero(np.diff(clear) > 3) + 1)
     peak = int(np.argmax(noisy))
@@ -199,7 +200,7 @@ def support(
             out[run] = noisy[run]
     if not out.any():
         out[peak] = noisy[peak]
-    return out
+    return out, True
 
 
 def _window(noisy: FloatArray, start: int, width: int) -> FloatArray:

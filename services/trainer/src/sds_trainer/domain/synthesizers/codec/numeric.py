@@ -83,6 +83,8 @@ class NumericDomain:
         atoms: Values (in units) released as point masses; sorted.
         atom_weights: DP weight of each atom.
         missing_weight: DP count of missing values (0 when the column cannot be missing).
+        found: Some part of the range stood clear of the noise; False: nothing did (a small
+            table at a small ε), and the released range is a guess the report warns about.
     """
 
     name: str
@@ -97,6 +99,7 @@ class NumericDomain:
     atoms: list[float]
     atom_weights: list[float]
     missing_weight: float = 0.0
+    found: bool = True
 
     @property
     def low(self) -> float:
@@ -204,6 +207,18 @@ def _whole_units(low: FloatArray, high: FloatArray) -> tuple[FloatArray, FloatAr
 def histograms(*, kind: str, atoms: bool) -> int:
     """Histograms :func:`fit_numeric` releases for a column (level 0, refinements, atoms)."""
     return 1 + LEVELS.get(kind, LEVELS["numeric"]) + int(atoms)
+
+
+@dataclass(frozen=True)
+class Released:
+    """What :func:`fit_numeric` releases (see :class:`NumericDomain`)."""
+
+    edges: list[float]
+    weights: list[float]
+    atoms: list[float]
+    atom_weights: list[float]
+    missing_weight: float
+    found: bool
 
 
 @dataclass
@@ -387,7 +402,7 @@ def fit_numeric(
     threshold_delta: float | None,
     rng: Any,
     charge: ChargeFn,
-) -> tuple[list[float], list[float], list[float], list[float], float]:
+) -> Released:
     """Release the domain of one column's present values (in units).
 
     Args:
@@ -406,7 +421,7 @@ def fit_numeric(
         charge: ``charge(statistic, thresholded)``, called once before each histogram.
 
     Returns:
-        ``(edges, weights, atoms, atom_weights, missing_weight)`` of a :class:`NumericDomain`.
+        The fields of a :class:`NumericDomain`.
     """
     found_atoms: list[float] = []
     atom_weights: list[float] = []
@@ -434,7 +449,7 @@ def fit_numeric(
     noisy = gaussian_counts(counts, sigma=sigma, rng=rng)
     missing_weight = max(float(noisy[-1]), 0.0) if missing is not None else 0.0
     noisy = noisy[: len(root) - 1]
-    kept = support(noisy, sigma=sigma, false_rate=FALSE_RATE)
+    kept, found = support(noisy, sigma=sigma, false_rate=FALSE_RATE)
     live = np.flatnonzero(kept)
     first, last = (int(live[0]), int(live[-1])) if live.size else (0, 0)
     nodes = [
@@ -454,7 +469,7 @@ def fit_numeric(
         edges, weights = [found_atoms[0], *edges], [0.0, *weights]
     if found_atoms and found_atoms[-1] >= edges[-1]:
         edges, weights = [*edges, float(np.nextafter(found_atoms[-1], math.inf))], [*weights, 0.0]
-    return edges, weights, found_atoms, atom_weights, missing_weight
+    return Released(edges, weights, found_atoms, atom_weights, missing_weight, found)
 
 
 def _leaves(nodes: list[_Node]) -> tuple[list[float], list[float]]:

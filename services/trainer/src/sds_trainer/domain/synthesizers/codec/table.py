@@ -16,6 +16,7 @@ privacy report lists each of them as a public-metadata step.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -76,7 +77,7 @@ def plan(specs: Sequence[ColumnSpec], *, frequencies: bool) -> HistogramPlan:
             thresholded += identifier.HISTOGRAMS
         elif spec.kind in DISCRETE_KINDS:
             public = spec.kind == "boolean" or spec.categories is not None
-            histograms += 1 if not public or frequencies else 0
+            histograms += 1 if not public or frequencies or spec.nullable else 0
             thresholded += int(not public)
     return HistogramPlan(histograms=histograms, thresholded=thresholded)
 
@@ -176,6 +177,39 @@ class TableCodec:
                     public.append(PublicStep(spec.name, "categories", _category_coverage(domain)))
         return cls(domains=domains, public=public)
 
+    def summary(self) -> list[dict[str, Any]]:
+        """Per column, what was released and what the synthetic column will look like.
+
+        For the privacy report: identifiers regenerated (and how), categories found under DP
+        with the rows that fell into the other bucket and why, the released numeric ranges.
+        Everything here is DP output or public metadata.
+        """
+        out: list[dict[str, Any]] = []
+        for d in self.domains:
+            entry: dict[str, Any] = {"column": d.name}
+            if isinstance(d, IdentifierDomain):
+                entry["kind"] = "identifier"
+                entry["regenerated"] = d.origin
+                entry["note"] = (
+                    "not modelled: regenerated as unique values of the shape released under DP"
+                    if d.origin == "shape"
+                    else "not modelled: no common shape could be released under DP, so it is "
+                    "regenerated as the sequence 1..n"
+                )
+            elif isinstance(d, CategoricalDomain):
+                entry.update(_categorical_summary(d))
+            else:
+                entry["kind"] = d.kind
+                entry["released_range"] = _range(d)
+                if not d.found:
+                    entry["warning"] = (
+                        "no part of this column's range stood clear of the DP noise (too few "
+                        "rows for this budget): its synthetic values are unreliable; declare "
+                        "its bounds (schema review) or raise ε"
+                    )
+            out.append(entry)
+        return out
+
     def finish(
         self, decoded: Mapping[str, pd.Series[Any]], n: int, rng: np.random.Generator
     ) -> pd.DataFrame:
@@ -202,6 +236,34 @@ class TableCodec:
             domains=[domain_from_state(d) for d in state["domains"]],
             public=[PublicStep(str(a), str(b), str(c)) for a, b, c in state["public"]],
         )
+
+
+def _categorical_summary(d: CategoricalDomain) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": d.kind,
+        "categories": d.origin,
+        "released_categories": len(d.categories),
+    }
+    if d.other and d.counts:
+        entry["other_rows"] = round(max(d.counts[len(d.categories)], 0.0))
+    if d.origin == "dp" and d.threshold is not None:
+        entry["other_label"] = d.other_label
+        entry["note"] = (
+            f"categories held by fewer than about {d.threshold:,.0f} rows cannot be released "
+            f"at this budget and are written as {d.other_label!r}; declare the column's "
+            "categories as public metadata (schema review) to keep them"
+        )
+    elif d.other:
+        entry["other_label"] = d.other_label
+        entry["note"] = f"values outside the declared categories are written as {d.other_label!r}"
+    return entry
+
+
+def _range(d: NumericDomain) -> list[Any]:
+    """The released range in the column's own values (whole units on a grid)."""
+    low, high = (math.ceil(d.low), math.ceil(d.high) - 1) if d.grid else (d.low, d.high)
+    values = d.typed(np.asarray([low, max(high, low)], dtype=np.float64))
+    return [v.isoformat() if hasattr(v, "isoformat") else float(v) for v in values]
 
 
 def domain_from_state(state: Mapping[str, Any]) -> Domain:
@@ -241,7 +303,7 @@ def _fit_numeric(
     bounds = None
     if spec.bounds is not None:
         bounds = (spec.bounds[0] / unit, spec.bounds[1] / unit)
-    edges, weights, atoms, atom_weights, missing_weight = fit_numeric(
+    released = fit_numeric(
         present,
         kind=spec.kind,
         bounds=bounds,
@@ -261,10 +323,12 @@ def _fit_numeric(
         unit=unit,
         grid=grid,
         decimals=spec.format.decimals if spec.format is not None else None,
-        missing=missing,
-        edges=edges,
-        weights=weights,
-        atoms=atoms,
-        atom_weights=atom_weights,
-        missing_weight=missing_weight,
+        # A missing code only where missing rows stood clear of the noise (post-processing).
+        missing=missing and (noise is None or released.missing_weight >= 2.0 * noise.shape),
+        edges=released.edges,
+        weights=released.weights,
+        atoms=released.atoms,
+        atom_weights=released.atom_weights,
+        missing_weight=released.missing_weight,
+        found=released.found,
     )

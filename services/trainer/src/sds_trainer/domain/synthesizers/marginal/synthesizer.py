@@ -274,6 +274,7 @@ class MarginalSynthesizer:
             preprocessing_steps=steps,
             preprocessing_noise_multiplier=gaussian_sigma(pre[0].rho) if pre else None,
             threshold_delta=ledger.threshold_delta,
+            columns=codec.summary(),
         )
 
     # ---- sampling ------------------------------------------------------------------------
