@@ -15,6 +15,7 @@ from sds_common.auth import load_or_create_embedded_secret
 from sds_common.runtime import serve
 from sds_studio.client import StudioClient
 from sds_studio.embedded import build_app, embedded_settings
+from tests.e2e.distributed_stack import distributed_rig  # noqa: F401 — the fixture, for pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 ADULT = ROOT / "data" / "adult" / "adult.csv"

@@ -1,20 +1,15 @@
 """The main flow on the DISTRIBUTED runtime: a process per service on Kafka, PostgreSQL, S3, Redis.
 
 Everything goes through the gateway's HTTP API with signed requests, exactly like a client of a
-deployment. The stack is started once for the module (starting six Python processes that import
-torch takes about a minute on 2 cores) in its own namespace: topics, schemas and bucket are
-private to this run and removed at the end.
+deployment. The stack (``tests.e2e.distributed_stack``) is started once per session in its own
+namespace: topics, schemas and bucket are private to this run and removed at the end.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import secrets
-import socket
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +17,13 @@ import httpx
 import pandas as pd
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from minio import Minio
-from sqlalchemy import text
 
 from sds_common.auth import signed_headers
-from sds_common.db import create_engine
 from sds_common.events import Envelope, topics
 from sds_studio.client import StudioClient, StudioError
-from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
-from tests.conftest import S3Server
+from sds_studio.distributed import DistributedStack
 from tests.e2e.conftest import ADULT, E2E_PARAMS, E2E_ROWS
+from tests.e2e.distributed_stack import DistributedRig
 
 pytestmark = [
     pytest.mark.kafka,
@@ -48,101 +39,10 @@ CRASH_EPOCHS = 12
 EPOCHS = 3
 
 
-def _free_port_offset() -> int:
-    """An offset at which every service port is free (the default ports may be in use)."""
-    base = min(SERVICES.values())
-    for offset in range(1000 + secrets.randbelow(50) * 20, 20_000, 20):
-        sockets: list[socket.socket] = []
-        try:
-            for port in SERVICES.values():
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port + offset))
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-        assert base + offset < 65_000
-        return offset
-    raise RuntimeError("no free block of service ports")
-
-
-def _drop_namespace(stack: DistributedStack) -> None:
-    """Drop the stack's schemas, topics and bucket (best effort for topics and bucket)."""
-
-    async def drop() -> None:
-        engine = create_engine(
-            stack.infra.postgres.replace("postgresql://", "postgresql+asyncpg://")
-        )
-        try:
-            async with engine.begin() as conn:
-                for service in SERVICES:
-                    schema = f"{stack.namespace}_{service}"
-                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        finally:
-            await engine.dispose()
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka)
-        with contextlib.suppress(Exception):
-            await admin.start()
-            try:
-                ours = [t for t in await admin.list_topics() if t.startswith(f"{stack.namespace}.")]
-                if ours:
-                    await admin.delete_topics(ours)
-            finally:
-                await admin.close()
-
-    asyncio.run(drop())
-    with contextlib.suppress(Exception):
-        s3 = Minio(
-            stack.infra.s3_endpoint,
-            access_key=stack.infra.s3_access_key,
-            secret_key=stack.infra.s3_secret_key,
-            secure=False,
-        )
-        bucket = stack.env_for("gateway")["SDS_S3_BUCKET"]
-        for item in s3.list_objects(bucket, recursive=True):
-            s3.remove_object(bucket, item.object_name)
-        s3.remove_bucket(bucket)
-
-
 @pytest.fixture(scope="module")
-def stack(
-    kafka_bootstrap: str,
-    postgres_dsn: str,
-    redis_url: str,
-    s3_server: S3Server,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[DistributedStack]:
-    """The six services, each its own process, in a namespace of their own."""
-    distributed = DistributedStack(
-        infra=Infrastructure(
-            kafka=kafka_bootstrap,
-            postgres=postgres_dsn,
-            redis=redis_url,
-            s3_endpoint=s3_server.endpoint,
-            s3_access_key=s3_server.access_key,
-            s3_secret_key=s3_server.secret_key,
-        ),
-        namespace=f"e2e{uuid.uuid4().hex[:10]}",
-        port_offset=_free_port_offset(),
-        log_dir=tmp_path_factory.mktemp("distributed-logs"),
-        auth_secret=secrets.token_hex(32),
-        audit_signing_key=secrets.token_hex(32),
-        # A killed trainer's job is claimed again after 5 s instead of a minute.
-        extra_env={"SDS_JOBS_LEASE_S": "5", "SDS_TRAINER_THREADS": "1", "SDS_LOG_LEVEL": "INFO"},
-    )
-    try:
-        distributed.start(timeout_s=240.0)
-    except BaseException:
-        distributed.stop()
-        _drop_namespace(distributed)
-        raise
-    try:
-        yield distributed
-    finally:
-        distributed.stop()
-        _drop_namespace(distributed)
+def stack(distributed_rig: DistributedRig) -> DistributedStack:
+    """The six services (see ``tests.e2e.distributed_stack``)."""
+    return distributed_rig.stack
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from sds_common.bus.subscription import BatchItems, FaultHook, Subscription
 from sds_common.db import Database, create_engine, ensure_schema
 from sds_common.events import DatasetDeleted, Envelope, Event
 from sds_common.settings import Settings
+from sds_common.telemetry.metrics import Metrics
 
 
 def applied_table(metadata: MetaData) -> Table:
@@ -61,6 +62,7 @@ class BusHarness:
         *subscriptions: Subscription,
         fault_hook: FaultHook | None = None,
         max_retries: int = 2,
+        metrics: Metrics | None = None,
     ) -> EventConsumer:
         consumer = EventConsumer(
             group_id=self.group,
@@ -70,6 +72,7 @@ class BusHarness:
             actor="test-consumer",
             retry=RetryPolicy(max_retries=max_retries, first_backoff_s=0.01),
             fault_hook=fault_hook,
+            metrics=metrics,
         )
         self.consumers.append(consumer)
         return consumer

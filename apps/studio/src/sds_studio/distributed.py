@@ -2,28 +2,40 @@
 
 ``python -m sds_studio.distributed`` (``make up-distributed``) starts the six services against the
 Kafka, PostgreSQL, Redis and S3 that ``make services`` runs (addresses from ``.services/env``),
-waits until each answers ``/ready``, and keeps them running until Ctrl-C. The gateway is the one
-address clients use: it forwards the audit and llm routes to those services' processes
-(``SDS_UPSTREAM_*``). The end-to-end tests use ``DistributedStack`` the same way, with their own
-topic prefix, schemas and bucket.
+waits until each answers ``/ready``, and keeps them running until SIGINT (Ctrl-C), SIGTERM or
+SIGHUP; then it stops every one of them (SIGTERM, SIGKILL after a grace period) before it exits.
+The handlers are installed explicitly, so the stack also stops when it was started in the
+background (where a shell leaves SIGINT ignored). Each service logs to ``<log dir>/<service>.log``;
+the folder is ``--log-dir``, else ``SDS_DISTRIBUTED_LOG_DIR``, else ``.services/distributed``.
+
+The gateway is the one address clients use: it forwards the audit and llm routes to those
+services' processes (``SDS_UPSTREAM_*``). The end-to-end tests use ``DistributedStack`` the same
+way, with their own topic prefix, schemas and bucket.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Self
 from urllib.parse import urlsplit
 
 import httpx
+
+#: Where service logs go when neither ``--log-dir`` nor ``SDS_DISTRIBUTED_LOG_DIR`` says.
+DEFAULT_LOG_DIR = Path(".services/distributed")
+#: The signals that stop the stack.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 SERVICES: Mapping[str, int] = {
     "gateway": 8000,
@@ -60,6 +72,12 @@ class Infrastructure:
         )
 
 
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    """Signal a service's process group (it leads one: ``start_new_session``)."""
+    with contextlib.suppress(ProcessLookupError):  # already gone
+        os.killpg(process.pid, signum)
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     """Parse a ``KEY=value`` file."""
     values = {}
@@ -83,17 +101,21 @@ class DistributedStack:
         audit_signing_key: the audit service's key for signing its chain checkpoints.
         webhook_secret_key: the gateway's key for webhook signing secrets at rest.
         extra_env: more variables for every service (e.g. training defaults in tests).
+        program: the command that runs one service, followed by ``sds_<service>``; tests put a
+            stand-in here.
     """
 
     infra: Infrastructure
     namespace: str = "sds"
     port_offset: int = 0
-    log_dir: Path = Path(".services/distributed")
+    log_dir: Path = DEFAULT_LOG_DIR
     auth_secret: str = "local-development-secret-change-me"  # noqa: S105 — local stack only
     audit_signing_key: str = "local-development-audit-key-change-me"
     webhook_secret_key: str = "local-development-webhook-key-change-me"  # noqa: S105 — local stack only
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    program: Sequence[str] = (sys.executable, "-m")
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict, init=False)
+    _interrupted: threading.Event = field(default_factory=threading.Event, init=False)
 
     def port(self, service: str) -> int:
         """HTTP port of a service."""
@@ -141,26 +163,42 @@ class DistributedStack:
         return env
 
     def start(self, *, timeout_s: float = 120.0) -> None:
-        """Start every service and wait until each is ready."""
+        """Start every service and wait until each is ready.
+
+        Raises:
+            InterruptedError: ``interrupt`` was called meanwhile (the processes keep running
+                until ``stop``).
+        """
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for service in SERVICES:
-            log = (self.log_dir / f"{service}.log").open("ab")
+            self._spawn(service)
+        deadline = time.monotonic() + timeout_s
+        for service in SERVICES:
+            self.wait_ready(service, deadline=deadline)
+
+    def _spawn(self, service: str) -> None:
+        with (self.log_dir / f"{service}.log").open("ab") as log:
+            # Each in a session of its own: a Ctrl-C in the terminal reaches only this process,
+            # which stops the services in order (``stop``), not all of them at once.
             self.processes[service] = subprocess.Popen(  # noqa: S603 — our own interpreter and module
-                [sys.executable, "-m", f"sds_{service}"],
+                [*self.program, f"sds_{service}"],
                 env=self.env_for(service),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout_s
-        for service in SERVICES:
-            self.wait_ready(service, deadline=deadline)
+
+    def interrupt(self) -> None:
+        """Make a ``start`` in progress give up waiting (safe to call from a signal handler)."""
+        self._interrupted.set()
 
     def wait_ready(self, service: str, *, deadline: float) -> None:
         """Wait until a service answers ``/ready`` with 200."""
         url = f"http://127.0.0.1:{self.port(service)}/ready"
         last = "no answer"
         while time.monotonic() < deadline:
+            if self._interrupted.is_set():
+                raise InterruptedError(f"interrupted while waiting for {service}")
             process = self.processes[service]
             if process.poll() is not None:
                 raise RuntimeError(
@@ -184,27 +222,24 @@ class DistributedStack:
 
     def restart(self, service: str, *, timeout_s: float = 120.0) -> None:
         """Start a (killed) service again and wait until it is ready."""
-        log = (self.log_dir / f"{service}.log").open("ab")
-        self.processes[service] = subprocess.Popen(  # noqa: S603
-            [sys.executable, "-m", f"sds_{service}"],
-            env=self.env_for(service),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self._spawn(service)
         self.wait_ready(service, deadline=time.monotonic() + timeout_s)
 
     def stop(self, *, grace_s: float = 20.0) -> None:
-        """SIGTERM every service (graceful shutdown), SIGKILL what remains."""
+        """SIGTERM every service (graceful shutdown), SIGKILL what remains.
+
+        Each service leads a process group of its own: the signal goes to the whole group, so
+        nothing a service started outlives it either.
+        """
         for process in self.processes.values():
             if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+                _signal_group(process, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         for process in self.processes.values():
             try:
                 process.wait(timeout=max(deadline - time.monotonic(), 0.1))
             except subprocess.TimeoutExpired:
-                process.kill()
+                _signal_group(process, signal.SIGKILL)
                 process.wait(timeout=10)
         self.processes.clear()
 
@@ -235,16 +270,68 @@ class DistributedStack:
         self.stop()
 
 
-def main() -> None:
-    """Run the distributed stack until Ctrl-C."""
+def run_until_signalled(stack: DistributedStack) -> int:
+    """Start ``stack``, keep it up until a stop signal, then stop every service.
+
+    SIGINT, SIGTERM and SIGHUP are handled explicitly (a background job inherits SIGINT
+    ignored, and Python's default SIGTERM would exit without stopping anything). A signal while
+    the services start stops them too.
+
+    Returns:
+        The number of the signal that stopped it.
+    """
+    received: list[int] = []
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        stopping.set()
+        stack.interrupt()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in STOP_SIGNALS}
+    try:
+        try:
+            stack.start()
+        except InterruptedError:
+            pass
+        else:
+            ready = f"gateway at {stack.gateway_url} (logs in {stack.log_dir})"
+            print(f"distributed stack ready: {ready}", flush=True)  # noqa: T201
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return received[0]
+
+
+def log_dir(argv: Sequence[str] | None = None) -> Path:
+    """The service log folder: ``--log-dir``, else ``SDS_DISTRIBUTED_LOG_DIR``, else the default."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sds_studio.distributed",
+        description="Every service as its own process on the servers of `make services`.",
+    )
+    parser.add_argument(
+        "--log-dir",
+        type=Path,
+        default=Path(os.environ.get("SDS_DISTRIBUTED_LOG_DIR") or DEFAULT_LOG_DIR),
+        help="folder of the services' log files (default: $SDS_DISTRIBUTED_LOG_DIR, else "
+        f"{DEFAULT_LOG_DIR})",
+    )
+    folder: Path = parser.parse_args(argv).log_dir
+    return folder
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the distributed stack until SIGINT, SIGTERM or SIGHUP."""
+    folder = log_dir(argv)
     env_file = Path(".services/env")
     if not env_file.exists():
         sys.exit("no .services/env: start the servers first with `make services`")
-    stack = DistributedStack(infra=Infrastructure.from_env(read_env_file(env_file)))
-    with stack:
-        print(f"distributed stack ready: gateway at {stack.gateway_url} (logs in {stack.log_dir})")  # noqa: T201
-        with contextlib.suppress(KeyboardInterrupt):
-            signal.pause()
+    stack = DistributedStack(infra=Infrastructure.from_env(read_env_file(env_file)), log_dir=folder)
+    signum = run_until_signalled(stack)
+    print(f"stopped every service ({signal.Signals(signum).name})", flush=True)  # noqa: T201
 
 
 if __name__ == "__main__":

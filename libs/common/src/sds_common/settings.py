@@ -67,6 +67,11 @@ class Settings(BaseSettings):
     jobs_lease_s: float = Field(
         default=60.0, gt=0.0, description="a crashed worker's job is resumed after this long"
     )
+    jobs_max_wait_s: float = Field(
+        default=900.0,
+        gt=0.0,
+        description="a job still waiting for its inputs after this long is given up",
+    )
 
     storage: StorageKind = Field(default=StorageKind.LOCAL, description="local or s3")
     s3_endpoint: str = Field(default="localhost:9000", description="S3 host:port")

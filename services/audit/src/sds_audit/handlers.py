@@ -45,12 +45,18 @@ def subscriptions(audit: AuditLog) -> Sequence[Subscription]:
     """Every catalogue entry (type and version) in ONE batch subscription, ``RECORD``.
 
     The consumer calls ``record_events`` once per fetch with all the fetch's fresh events, so a
-    batch costs one head lock and one insert per table.
+    batch costs one head lock and one insert per table. Every envelope the consumer can parse
+    is recorded: one no model can read (unknown type or version, invalid payload) comes through
+    the same subscription's ``unrecognised`` part and is recorded flagged (see
+    ``domain.records.UNRECOGNISED``), in fetch order with the others.
     """
     handler = functools.partial(record_events, audit=audit)
     return [
-        Subscription.batch(model, handler, name=RECORD)
-        for (_type, _version), model in sorted(CATALOGUE.items())
+        *(
+            Subscription.batch(model, handler, name=RECORD)
+            for (_type, _version), model in sorted(CATALOGUE.items())
+        ),
+        Subscription.unrecognised(handler, name=RECORD),
     ]
 
 

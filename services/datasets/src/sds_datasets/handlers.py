@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from uuid import UUID
 
-from sds_common.bus import Subscription
+from sds_common.bus import DeadLetter, Subscription
 from sds_common.db.uow import UnitOfWork
 from sds_common.events.base import Envelope, Event
 from sds_common.events.datasets import (
@@ -162,8 +162,25 @@ def _profiled(event: DatasetUploaded, prepared: PreparedDataset, keys: OutputKey
     )
 
 
+async def upload_abandoned(letter: DeadLetter, uow: UnitOfWork) -> None:
+    """An upload this service gave up on is rejected, so the dataset does not wait forever."""
+    dataset_id = letter.uuid("dataset_id")
+    if dataset_id is None:
+        log.error("dead-lettered upload %s names no dataset", letter.envelope.event_id)
+        return
+    message = letter.public_reason("the upload") + "; upload the file again or contact support"
+    await uow.emit(DatasetRejected(dataset_id=dataset_id, code=letter.code, message=message))
+
+
 def subscriptions(service: Service) -> Sequence[Subscription]:
     """The datasets service's event handlers."""
     settings = datasets_settings(service.settings)
     handler = ProfileUpload(storage=service.storage, limits=settings.limits())
-    return (Subscription.of(DatasetUploaded, handler, name="datasets.profile_upload"),)
+    return (
+        Subscription.of(
+            DatasetUploaded,
+            handler,
+            name="datasets.profile_upload",
+            on_dead_letter=upload_abandoned,
+        ),
+    )

@@ -11,16 +11,18 @@ Every generated synthetic dataset is evaluated automatically under a derived id
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sds_common.bus import Subscription
+from sds_common.bus import DeadLetter, Subscription
 from sds_common.db import UnitOfWork
 from sds_common.events import (
     DatasetProfiled,
     Envelope,
+    EvaluationFailed,
     EvaluationRequested,
     Event,
     ModelTrained,
@@ -30,6 +32,8 @@ from sds_common.ids import evaluation_id_for
 from sds_common.jobs import enqueue
 from sds_common.runtime.service import Service
 from sds_evaluator.adapters.orm import datasets, generators, jobs, synthetic_datasets
+
+log = logging.getLogger(__name__)
 
 
 def _insert(uow: UnitOfWork) -> Any:
@@ -113,6 +117,37 @@ def subscriptions(_service: Service) -> Sequence[Subscription]:
     return [
         Subscription.of(DatasetProfiled, dataset_profiled, name="evaluator.dataset_profiled"),
         Subscription.of(ModelTrained, model_trained, name="evaluator.model_trained"),
-        Subscription.of(SyntheticDataGenerated, generated, name="evaluator.synthetic_generated"),
-        Subscription.of(EvaluationRequested, requested, name="evaluator.evaluation_requested"),
+        Subscription.of(
+            SyntheticDataGenerated,
+            generated,
+            name="evaluator.synthetic_generated",
+            on_dead_letter=evaluation_abandoned,
+        ),
+        Subscription.of(
+            EvaluationRequested,
+            requested,
+            name="evaluator.evaluation_requested",
+            on_dead_letter=evaluation_abandoned,
+        ),
     ]
+
+
+async def evaluation_abandoned(letter: DeadLetter, uow: UnitOfWork) -> None:
+    """An evaluation the evaluator gave up on starting has failed.
+
+    The automatic one (from ``SyntheticDataGenerated``) has its derived id; a requested one
+    names its own.
+    """
+    synthetic_id = letter.uuid("synthetic_dataset_id")
+    if synthetic_id is None:
+        log.error("dead-lettered %s names no synthetic dataset", letter.envelope.type)
+        return
+    evaluation_id = letter.uuid("evaluation_id") or evaluation_id_for(synthetic_id)
+    await uow.emit(
+        EvaluationFailed(
+            evaluation_id=evaluation_id,
+            synthetic_dataset_id=synthetic_id,
+            code=letter.code,
+            message=letter.public_reason("the evaluation request"),
+        )
+    )

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast, get_args
 from uuid import UUID
 
 from pydantic import BaseModel
 
-from sds_common.bus import Subscription
+from sds_common.bus import DeadLetter, Subscription
 from sds_common.db.uow import UnitOfWork
 from sds_common.events import (
     AccountDeleted,
     DatasetDeleted,
     DatasetProfiled,
     EvaluationCompleted,
+    ExplanationFailed,
     ExplanationGenerated,
     ExplanationRequested,
     ProjectMembershipChanged,
@@ -146,6 +147,32 @@ async def queue_explanation(
     )
 
 
+async def explanation_abandoned(letter: DeadLetter, uow: UnitOfWork) -> None:
+    """An explanation this service gave up on queueing will not come: ``ExplanationFailed``.
+
+    From ``EvaluationCompleted`` it is the evaluation's automatic explanation; from
+    ``ExplanationRequested`` the one asked for.
+    """
+    kind: object = letter.envelope.payload.get("kind")
+    explanation_id, subject_id = letter.uuid("explanation_id"), letter.uuid("subject_id")
+    if letter.envelope.type == EvaluationCompleted.event_type:
+        kind, subject_id = "evaluation", letter.uuid("evaluation_id")
+        if subject_id is not None:
+            explanation_id = features.explanation_id("evaluation", subject_id)
+    if explanation_id is None or subject_id is None or kind not in get_args(ExplanationKind):
+        log.error("dead-lettered %s names no explanation", letter.envelope.type)
+        return
+    await uow.emit(
+        ExplanationFailed(
+            explanation_id=explanation_id,
+            kind=cast("ExplanationKind", kind),
+            subject_id=subject_id,
+            code=letter.code,
+            message=letter.public_reason("the explanation request"),
+        )
+    )
+
+
 class Handlers:
     """The event handlers: they record facts and queue jobs, and never call a provider."""
 
@@ -240,10 +267,18 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
     # membership event grants as well, a little earlier, and it was a second path by which an
     # event delivered after the actor's removal could open access again.
     return (
-        Subscription.of(EvaluationCompleted, handlers.evaluation_completed),
+        Subscription.of(
+            EvaluationCompleted,
+            handlers.evaluation_completed,
+            on_dead_letter=explanation_abandoned,
+        ),
         Subscription.of(DatasetProfiled, handlers.dataset_profiled),
         Subscription.of(DatasetDeleted, handlers.dataset_deleted),
-        Subscription.of(ExplanationRequested, handlers.explanation_requested),
+        Subscription.of(
+            ExplanationRequested,
+            handlers.explanation_requested,
+            on_dead_letter=explanation_abandoned,
+        ),
         Subscription.of(ProjectMembershipChanged, handlers.membership_changed),
         Subscription.of(AccountDeleted, handlers.account_deleted),
     )

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sds_common.events import Envelope
+from sds_common.events import Envelope, ExplanationFailed
 from sds_common.events.llm import ExplanationKind
 from sds_common.jobs import (
     FAILED,
@@ -81,7 +81,7 @@ class ExplainJob:
             await ctx.finish(uow, status=SUCCEEDED)
 
     async def give_up(self, ctx: JobContext, code: str, message: str) -> None:
-        """Record the failure on the job (there is no failure event for explanations yet)."""
+        """Announce that the explanation will not come (``ExplanationFailed``)."""
         log.error(
             "explanation %s of %s %s failed: %s: %s",
             ctx.payload.get("explanation_id"),
@@ -90,7 +90,18 @@ class ExplainJob:
             code,
             message,
         )
-        async with self._parts.database.unit_of_work(actor=ACTOR) as uow:
+        envelope = Envelope.model_validate(ctx.payload["envelope"])
+        async with self._parts.database.unit_of_work(actor=ACTOR, caused_by=envelope) as uow:
+            await uow.emit(
+                ExplanationFailed(
+                    explanation_id=UUID(ctx.payload["explanation_id"]),
+                    kind=ctx.payload["kind"],
+                    subject_id=UUID(ctx.payload["subject_id"]),
+                    code=code,
+                    message=message,
+                ),
+                project_id=envelope.project_id,
+            )
             await ctx.finish(uow, status=FAILED, error=f"{code}: {message}")
 
 

@@ -25,6 +25,11 @@ class TrainerSettings(Settings):
     trainer_threads: int | None = Field(
         default=None, ge=1, description="torch CPU threads (default: torch's choice)"
     )
+    trainer_stall_s: float = Field(
+        default=3600.0,
+        gt=0.0,
+        description="a training that completes no step for this long is stopped and failed",
+    )
 
 
 def trainer_settings(settings: Settings) -> TrainerSettings:

@@ -6,22 +6,25 @@ training takes minutes and must survive a crash, so it never runs inside an even
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from sds_common.bus import Subscription
+from sds_common.bus import DeadLetter, Subscription
 from sds_common.db import UnitOfWork
 from sds_common.events import (
     DatasetDeleted,
     DatasetProfiled,
     Envelope,
     Event,
+    GenerationFailed,
     GenerationRequested,
     PublicMetadataDeclared,
     TrainingCancelRequested,
+    TrainingFailed,
     TrainingRequested,
 )
 from sds_common.jobs import enqueue, request_cancel
@@ -29,6 +32,8 @@ from sds_common.runtime.service import Service
 from sds_trainer.adapters import ledger
 from sds_trainer.adapters.orm import datasets, generators, jobs, public_metadata
 from sds_trainer.config import trainer_settings
+
+log = logging.getLogger(__name__)
 
 
 def _insert(uow: UnitOfWork) -> Any:
@@ -136,12 +141,53 @@ def subscriptions(service: Service) -> Sequence[Subscription]:
         Subscription.of(
             PublicMetadataDeclared, metadata_declared, name="trainer.public_metadata_declared"
         ),
-        Subscription.of(TrainingRequested, training_requested, name="trainer.training_requested"),
+        Subscription.of(
+            TrainingRequested,
+            training_requested,
+            name="trainer.training_requested",
+            on_dead_letter=training_abandoned,
+        ),
         Subscription.of(TrainingCancelRequested, cancel_requested, name="trainer.cancel_requested"),
         Subscription.of(
-            GenerationRequested, generation_requested, name="trainer.generation_requested"
+            GenerationRequested,
+            generation_requested,
+            name="trainer.generation_requested",
+            on_dead_letter=generation_abandoned,
         ),
     ]
+
+
+async def training_abandoned(letter: DeadLetter, uow: UnitOfWork) -> None:
+    """A training request the trainer gave up on has failed (nothing was reserved for it)."""
+    generator_id, dataset_id = letter.uuid("generator_id"), letter.uuid("dataset_id")
+    if generator_id is None or dataset_id is None:
+        log.error("dead-lettered training request %s names no generator", letter.envelope.key)
+        return
+    await uow.emit(
+        TrainingFailed(
+            generator_id=generator_id,
+            dataset_id=dataset_id,
+            code=letter.code,
+            message=letter.public_reason("the training request"),
+        )
+    )
+
+
+async def generation_abandoned(letter: DeadLetter, uow: UnitOfWork) -> None:
+    """A sampling request the trainer gave up on has failed."""
+    generator_id = letter.uuid("generator_id")
+    synthetic_id = letter.uuid("synthetic_dataset_id")
+    if generator_id is None or synthetic_id is None:
+        log.error("dead-lettered sampling request %s names no dataset", letter.envelope.key)
+        return
+    await uow.emit(
+        GenerationFailed(
+            generator_id=generator_id,
+            synthetic_dataset_id=synthetic_id,
+            code=letter.code,
+            message=letter.public_reason("the sampling request"),
+        )
+    )
 
 
 async def generator_row(uow: UnitOfWork, generator_id: str) -> Any:

@@ -6,12 +6,23 @@ from sds_common.bus.memory import MemoryBroker
 from sds_common.bus.ports import Broker, OutgoingMessage, ReceivedMessage
 from sds_common.bus.relay import OutboxRelay
 from sds_common.bus.runtime import Messaging, all_topics, build_broker
-from sds_common.bus.subscription import BatchHandler, BatchItems, Handler, RetryPolicy, Subscription
+from sds_common.bus.subscription import (
+    BatchHandler,
+    BatchItems,
+    DeadLetter,
+    DeadLetterHook,
+    Handler,
+    RetryPolicy,
+    Subscription,
+    Unrecognised,
+)
 
 __all__ = [
     "BatchHandler",
     "BatchItems",
     "Broker",
+    "DeadLetter",
+    "DeadLetterHook",
     "EventConsumer",
     "Handler",
     "KafkaBroker",
@@ -22,6 +33,7 @@ __all__ = [
     "ReceivedMessage",
     "RetryPolicy",
     "Subscription",
+    "Unrecognised",
     "all_topics",
     "build_broker",
     "wait_until",

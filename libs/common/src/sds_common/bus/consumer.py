@@ -12,49 +12,39 @@ handler raises, the transaction is rolled back and
 the batch is replayed one (message, handler) pair at a time, each in its own transaction with
 bounded retries; a pair that keeps failing is dead-lettered (through the outbox, in the same
 transaction that records it in the inbox) and the others go on. Messages that can never succeed
-(unparseable, unsupported version, invalid payload) are dead-lettered at once.
+(unparseable, unsupported version, invalid payload) are dead-lettered at once. Dead-lettering
+an event also runs its subscriptions' ``on_dead_letter`` hooks in the same transaction (see
+``sds_common.bus.subscription``), so the work the event asked for is announced as failed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
-from pydantic import ValidationError
-
+from sds_common.bus.dead_letters import DeadLetters
+from sds_common.bus.decoding import Decoder, Item, short_error
 from sds_common.bus.inbox import Inbox, take
 from sds_common.bus.ports import Broker, BrokerConsumer, ReceivedMessage
-from sds_common.bus.subscription import BatchHandler, FaultHook, RetryPolicy, Subscription
+from sds_common.bus.subscription import (
+    BatchHandler,
+    DeadLetterReason,
+    FaultHook,
+    RetryPolicy,
+    Subscription,
+    Unrecognised,
+)
 from sds_common.db.uow import Database, UnitOfWork
-from sds_common.events import topics as topic_names
 from sds_common.events.base import Envelope, Event
-from sds_common.events.catalog import lookup, upcast_to
+from sds_common.telemetry.metrics import Metrics
 from sds_common.telemetry.tracing import consumer_span
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class _Item:
-    message: ReceivedMessage
-    envelope: Envelope | None = None
-    event: Event | None = None
-    targets: list[Subscription] = field(default_factory=list)
-    poison: str | None = None
-    error: str | None = None
-
-    @functools.cached_property
-    def dedup_id(self) -> str:
-        # Cached: the fast path reads it several times per event, and str(UUID) is not free.
-        if self.envelope is not None:
-            return str(self.envelope.event_id)
-        m = self.message
-        return f"{m.topic}/{m.partition}/{m.offset}"
+#: Backoff of a member that cannot (re)join its group: first delay and cap, in seconds.
+REJOIN_FIRST_S, REJOIN_MAX_S = 0.5, 10.0
 
 
 class HandlerFailedError(Exception):
@@ -74,6 +64,7 @@ class EventConsumer:
         max_batch: records fetched per poll.
         fault_hook: test-only callback invoked at named points (``"after_db_commit"``) so a test
             can kill the process between the database commit and the offset commit.
+        metrics: where dead letters and unknown event types are counted.
     """
 
     def __init__(
@@ -87,6 +78,7 @@ class EventConsumer:
         retry: RetryPolicy | None = None,
         max_batch: int = 500,
         fault_hook: FaultHook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.group_id = group_id
         self._broker = broker
@@ -96,10 +88,17 @@ class EventConsumer:
         self._retry = retry or RetryPolicy()
         self._max_batch = max_batch
         self._fault_hook = fault_hook
-        self._by_type: dict[str, list[Subscription]] = {}
-        for sub in subscriptions:
-            self._by_type.setdefault(sub.event.event_type, []).append(sub)
-        self.topics = sorted({database.topic_name(sub.event.topic) for sub in subscriptions})
+        self._decoder = Decoder(group_id=group_id, subscriptions=subscriptions, metrics=metrics)
+        self._dead_letters = DeadLetters(group_id=group_id, decoder=self._decoder, metrics=metrics)
+        # An ``unrecognised`` subscription reads no topic of its own: it takes what the typed
+        # subscriptions' topics carry and they cannot handle.
+        self.topics = sorted(
+            {
+                database.topic_name(sub.event.topic)
+                for sub in subscriptions
+                if sub.event is not Unrecognised
+            }
+        )
         self._consumer: BrokerConsumer | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -119,12 +118,54 @@ class EventConsumer:
             await self._task
             self._task = None
 
+    async def check(self) -> None:
+        """Readiness: the consuming task runs, is in its group, and the broker answers now.
+
+        Raises:
+            RuntimeError: the task ended, or it is (re)joining the group after a failure.
+            Exception: whatever the broker's own check raises.
+        """
+        if self._task is None or self._task.done():
+            raise RuntimeError(f"consumer {self.group_id} is not running")
+        if not self.ready.is_set():
+            raise RuntimeError(f"consumer {self.group_id} has not joined its group")
+        await self._broker.check()
+
+    async def _join(self) -> BrokerConsumer | None:
+        """Join the group, retrying with backoff while the broker cannot be reached.
+
+        Returns:
+            The joined member, or None when ``stop`` was called meanwhile.
+        """
+        failures = 0
+        while not self._stopping:
+            consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
+            try:
+                await consumer.start()
+            except Exception:
+                failures += 1
+                delay = min(REJOIN_FIRST_S * 2 ** (failures - 1), REJOIN_MAX_S)
+                log.warning(
+                    "consumer %s could not join its group (%d in a row); retrying in %.1fs",
+                    self.group_id,
+                    failures,
+                    delay,
+                    exc_info=failures == 1,
+                )
+                with contextlib.suppress(Exception):
+                    await consumer.stop()
+                await asyncio.sleep(delay)
+                continue
+            self.ready.set()
+            return consumer
+        return None
+
     async def run(self) -> None:
         """Consume until ``stop`` is called."""
-        consumer = self._broker.consumer(topics=self.topics, group_id=self.group_id)
-        await consumer.start()
-        self._consumer = consumer
-        self.ready.set()
+        joined = await self._join()
+        if joined is None:
+            return
+        consumer = self._consumer = joined
         # The fetch being applied (its transaction, then its offsets) while the next one is
         # fetched and decoded: decoding is CPU work, applying mostly waits for the database, so
         # the two overlap. Fetches are still applied one after the other, in order.
@@ -146,12 +187,17 @@ class EventConsumer:
                     # the group resumes from its committed offsets (and so is the batch fetched
                     # after it, which was only decoded).
                     log.exception("consumer %s: batch failed, rejoining", self.group_id)
+                    self.ready.clear()
                     if applying is not None:  # the fetch failed: let the batch in flight end
                         await self._settle(applying)
                         applying = None
-                    await consumer.stop()
+                    with contextlib.suppress(Exception):
+                        await consumer.stop()
                     await asyncio.sleep(self._retry.first_backoff_s)
-                    await consumer.start()
+                    joined = await self._join()
+                    if joined is None:
+                        return  # stopped meanwhile
+                    consumer = self._consumer = joined
             if applying is not None:
                 await self._settle(applying)
                 applying = None
@@ -160,7 +206,8 @@ class EventConsumer:
                 applying.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await applying
-            await consumer.stop()
+            with contextlib.suppress(Exception):  # leaving a group the broker lost is moot
+                await consumer.stop()
             self._consumer = None
             self.ready.clear()
 
@@ -175,7 +222,7 @@ class EventConsumer:
         self,
         consumer: BrokerConsumer,
         batches: Sequence[Sequence[ReceivedMessage]],
-        items: Sequence[_Item],
+        items: Sequence[Item],
     ) -> None:
         await self._process_items(items)
         await consumer.commit({(b[-1].topic, b[-1].partition): b[-1].offset + 1 for b in batches})
@@ -194,10 +241,10 @@ class EventConsumer:
         """
         await self._process_items(self._decode_all(batches))
 
-    def _decode_all(self, batches: Sequence[Sequence[ReceivedMessage]]) -> list[_Item]:
-        return [self._decode(message) for batch in batches for message in batch]
+    def _decode_all(self, batches: Sequence[Sequence[ReceivedMessage]]) -> list[Item]:
+        return [self._decoder.decode(message) for batch in batches for message in batch]
 
-    async def _process_items(self, items: Sequence[_Item]) -> None:
+    async def _process_items(self, items: Sequence[Item]) -> None:
         work = [item for item in items if item.targets or item.poison]
         if work:
             try:
@@ -207,59 +254,12 @@ class EventConsumer:
                     await self._slow_path(item)
         self._fault("after_db_commit")
 
-    def _decode(self, message: ReceivedMessage) -> _Item:
-        item = _Item(message=message)
-        try:
-            # Straight from bytes: pydantic's own JSON parser, one pass (``Envelope.from_bytes``
-            # parses with orjson, then validates the resulting dict: about twice the time).
-            item.envelope = Envelope.model_validate_json(message.value)
-        except (ValueError, ValidationError) as exc:
-            item.poison, item.error = "malformed", _short(exc)
-            return item
-        subs = self._by_type.get(item.envelope.type, [])
-        if not subs:
-            return item  # not ours: other services read this topic for other types
-        matching = [s for s in subs if s.event.event_version == item.envelope.version]
-        model = matching[0].event if matching else self._older_model(item.envelope)
-        if model is None:
-            supported = sorted({s.event.event_version for s in subs})
-            item.poison = "unsupported_version"
-            item.error = (
-                f"{item.envelope.type} version {item.envelope.version} is not supported by "
-                f"{self.group_id} (supported: {supported})"
-            )
-            return item
-        try:
-            event = model.model_validate(item.envelope.payload)
-        except ValidationError as exc:
-            item.poison, item.error = "invalid_payload", _short(exc)
-            return item
-        if not matching:
-            # An older version of a type this consumer handles at a newer one: upcast it.
-            upcast = upcast_to(event, {s.event.event_version for s in subs})
-            if upcast is None:
-                item.poison = "unsupported_version"
-                item.error = f"{item.envelope.type} version {item.envelope.version} cannot upcast"
-                return item
-            event = upcast
-            matching = [s for s in subs if s.event.event_version == event.event_version]
-        item.event = event
-        item.targets = matching
-        return item
-
-    @staticmethod
-    def _older_model(envelope: Envelope) -> type[Event] | None:
-        try:
-            return lookup(envelope.type, envelope.version)
-        except LookupError:
-            return None
-
-    async def _fast_path(self, work: Sequence[_Item]) -> None:
+    async def _fast_path(self, work: Sequence[Item]) -> None:
         async with self._database.unit_of_work(actor=self._actor) as uow:
             pairs = [(self._inbox_name(s), item.dedup_id) for item in work for s in item.targets]
             pairs += [(self._inbox_name(None), item.dedup_id) for item in work if item.poison]
             fresh = await self._inbox.claim(uow.session, pairs)
-            batched: dict[str, tuple[BatchHandler, list[_Item]]] = {}
+            batched: dict[str, tuple[BatchHandler, list[Item]]] = {}
             for item in work:
                 if item.poison:
                     if take(fresh, (self._inbox_name(None), item.dedup_id)):
@@ -284,7 +284,7 @@ class EventConsumer:
                     raise HandlerFailedError(name) from exc
             self._fault("before_db_commit")
 
-    async def _slow_path(self, item: _Item) -> None:
+    async def _slow_path(self, item: Item) -> None:
         if item.poison:
             async with self._database.unit_of_work(actor=self._actor) as uow:
                 if await self._inbox.claim(uow.session, [(self._inbox_name(None), item.dedup_id)]):
@@ -293,7 +293,7 @@ class EventConsumer:
         for sub in item.targets:
             await self._apply_with_retries(sub, item)
 
-    async def _apply_with_retries(self, sub: Subscription, item: _Item) -> None:
+    async def _apply_with_retries(self, sub: Subscription, item: Item) -> None:
         key = (self._inbox_name(sub), item.dedup_id)
         last_error = ""
         for attempt in range(self._retry.max_retries + 1):
@@ -307,7 +307,7 @@ class EventConsumer:
                         return
                     await self._call(sub, item, uow)
             except Exception as exc:
-                last_error = _short(exc)
+                last_error = short_error(exc)
                 log.warning(
                     "handler %s failed on %s (attempt %d): %s",
                     sub.name,
@@ -320,10 +320,10 @@ class EventConsumer:
         async with self._database.unit_of_work(actor=self._actor) as uow:
             if await self._inbox.claim(uow.session, [key], outcome="dead_lettered"):
                 await self._dead_letter(
-                    uow, item, reason="handler_failed", error=last_error, handler=sub.name
+                    uow, item, reason="handler_failed", error=last_error, handler=sub
                 )
 
-    async def _call(self, sub: Subscription, item: _Item, uow: UnitOfWork) -> None:
+    async def _call(self, sub: Subscription, item: Item, uow: UnitOfWork) -> None:
         assert item.envelope is not None
         assert item.event is not None
         attributes: dict[str, str | int] = {
@@ -340,7 +340,7 @@ class EventConsumer:
             await sub.handler(item.envelope, item.event, uow)
 
     async def _call_batch(
-        self, name: str, handler: BatchHandler, items: Sequence[_Item], uow: UnitOfWork
+        self, name: str, handler: BatchHandler, items: Sequence[Item], uow: UnitOfWork
     ) -> None:
         pairs: list[tuple[Envelope, Event]] = []
         for item in items:
@@ -361,39 +361,13 @@ class EventConsumer:
     async def _dead_letter(
         self,
         uow: UnitOfWork,
-        item: _Item,
+        item: Item,
         *,
-        reason: str,
+        reason: DeadLetterReason,
         error: str | None,
-        handler: str | None = None,
+        handler: Subscription | None = None,
     ) -> None:
-        m = item.message
-        log.error(
-            "dead-lettering %s/%d/%d for %s: %s %s",
-            m.topic,
-            m.partition,
-            m.offset,
-            self.group_id,
-            reason,
-            error or "",
-        )
-        headers = [
-            *m.headers,
-            ("dlq-reason", reason.encode()),
-            ("dlq-error", (error or "")[:2000].encode()),
-            ("dlq-consumer", self.group_id.encode()),
-            ("dlq-handler", (handler or "").encode()),
-            ("dlq-original-topic", m.topic.encode()),
-            ("dlq-original-partition", str(m.partition).encode()),
-            ("dlq-original-offset", str(m.offset).encode()),
-            ("dlq-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await uow.add_raw(
-            topic=topic_names.dlq(m.topic),
-            key=m.key.decode(errors="replace") if m.key is not None else None,
-            headers=headers,
-            body=m.value,
-        )
+        await self._dead_letters.write(uow, item, reason=reason, error=error, handler=handler)
 
     def _inbox_name(self, sub: Subscription | None) -> str:
         return f"{self.group_id}:{sub.name if sub else '__dead_letter__'}"
@@ -401,11 +375,6 @@ class EventConsumer:
     def _fault(self, point: str) -> None:
         if self._fault_hook is not None:
             self._fault_hook(point)
-
-
-def _short(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    return text if len(text) <= 2000 else text[:1997] + "..."
 
 
 async def wait_until(

@@ -65,6 +65,19 @@ class KafkaBroker:
             await self._producer.stop()
             self._producer = None
 
+    async def check(self) -> None:
+        """Readiness: a metadata round trip to the cluster, now.
+
+        Not a flag set at start-up: the producer's client reconnects on its own after an
+        outage, so asking the broker is the only way to know it answers.
+
+        Raises:
+            KafkaError: no broker answered.
+        """
+        if self._producer is None:
+            raise RuntimeError("KafkaBroker.start() was not called")
+        await self._producer.client.fetch_all_metadata()
+
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create the topics that do not exist yet."""
         missing = [t for t in topics if t not in self._known_topics]

@@ -23,6 +23,7 @@ class MemoryBroker:
         self._committed: dict[str, dict[TopicPartition, int]] = {}
         self._members: dict[str, list[MemoryConsumer]] = {}
         self._changed: asyncio.Event | None = None
+        self._open = False
 
     @property
     def _signal(self) -> asyncio.Event:
@@ -31,10 +32,17 @@ class MemoryBroker:
         return self._changed
 
     async def start(self) -> None:
-        """Nothing to connect."""
+        """Nothing to connect: open for business."""
+        self._open = True
 
     async def stop(self) -> None:
-        """Nothing to flush."""
+        """Nothing to flush: closed (``check`` says so)."""
+        self._open = False
+
+    async def check(self) -> None:
+        """Readiness: the broker is started and not stopped."""
+        if not self._open:
+            raise ConnectionError("the in-process broker is not running")
 
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create missing topics with the configured number of partitions."""

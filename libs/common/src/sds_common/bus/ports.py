@@ -72,6 +72,9 @@ class Broker(Protocol):
     async def stop(self) -> None:
         """Flush and disconnect."""
 
+    async def check(self) -> None:
+        """Readiness: return once the broker answered a request now; raise if it does not."""
+
     async def ensure_topics(self, topics: Sequence[str]) -> None:
         """Create missing topics (physical names)."""
 

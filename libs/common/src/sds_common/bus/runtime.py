@@ -13,6 +13,7 @@ from sds_common.bus.subscription import FaultHook, RetryPolicy, Subscription
 from sds_common.db.uow import Database
 from sds_common.events import topics as topic_names
 from sds_common.settings import BusKind, Settings
+from sds_common.telemetry.metrics import Metrics
 
 BROKERS: dict[BusKind, Callable[[Settings], Broker]] = {
     BusKind.MEMORY: lambda _settings: MemoryBroker(),
@@ -43,6 +44,7 @@ class Messaging:
         subscriptions: the service's event handlers.
         settings: retries, poll interval, topic prefix.
         fault_hook: test-only, see ``EventConsumer``.
+        metrics: the process's metrics (the consumer counts dead letters and unknown types).
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class Messaging:
         subscriptions: Sequence[Subscription],
         settings: Settings,
         fault_hook: FaultHook | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.broker = broker
         self.settings = settings
@@ -74,6 +77,7 @@ class Messaging:
                     first_backoff_s=settings.bus_retry_backoff_ms / 1000,
                 ),
                 fault_hook=fault_hook,
+                metrics=metrics,
             )
             if subscriptions
             else None

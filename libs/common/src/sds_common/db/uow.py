@@ -105,6 +105,21 @@ class UnitOfWork:
         connection = await self.session.connection()
         await connection.execute(insert(self._tables.outbox), rows)
 
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """Run the block in a SAVEPOINT: if it raises, its writes and its events are undone.
+
+        The exception propagates; the transaction around it stays usable.
+        """
+        pending, emitted = len(self._pending), len(self.emitted)
+        try:
+            async with self.session.begin_nested():
+                yield
+        except BaseException:
+            del self._pending[pending:]
+            del self.emitted[emitted:]
+            raise
+
     @property
     def wrote_outbox(self) -> bool:
         """Whether this unit of work queued any message."""

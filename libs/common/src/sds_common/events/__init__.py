@@ -30,7 +30,7 @@ from sds_common.events.evaluation import (
     EvaluationFailed,
     EvaluationRequested,
 )
-from sds_common.events.llm import ExplanationGenerated, ExplanationRequested
+from sds_common.events.llm import ExplanationFailed, ExplanationGenerated, ExplanationRequested
 from sds_common.events.privacy import (
     DpConfigRejected,
     PrivacyBudgetReleased,
@@ -69,6 +69,7 @@ __all__ = [
     "EvaluationFailed",
     "EvaluationRequested",
     "Event",
+    "ExplanationFailed",
     "ExplanationGenerated",
     "ExplanationRequested",
     "GenerationFailed",

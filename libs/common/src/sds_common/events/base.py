@@ -10,11 +10,13 @@ in order.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 from uuid import UUID, uuid4
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
+
+from sds_common.events import headers
 
 
 class Event(BaseModel):
@@ -38,6 +40,24 @@ class Event(BaseModel):
         before the change reaches handlers that subscribe to the new version only.
         """
         return self
+
+
+UnrecognisedReason = Literal["unknown_type", "unsupported_version", "invalid_payload"]
+
+
+class Unrecognised(Event):
+    """Stands for the payload of an envelope that no registered model could read.
+
+    Never published and never in the catalogue: a consumer's ``unrecognised`` subscription
+    receives it (with the envelope as it came) for an unknown type or version, or a payload that
+    does not validate.
+    """
+
+    event_type: ClassVar[str] = "*"
+    topic: ClassVar[str] = "*"
+    key_field: ClassVar[str] = "reason"
+
+    reason: UnrecognisedReason
 
 
 class Envelope(BaseModel):
@@ -118,10 +138,10 @@ class Envelope(BaseModel):
     def header_items(self) -> list[tuple[str, bytes]]:
         """Headers that let brokers and tools route without parsing the body."""
         return [
-            ("event-type", self.type.encode()),
-            ("event-version", str(self.version).encode()),
-            ("event-id", str(self.event_id).encode()),
-            ("content-type", b"application/json"),
+            (headers.EVENT_TYPE, self.type.encode()),
+            (headers.EVENT_VERSION, str(self.version).encode()),
+            (headers.EVENT_ID, str(self.event_id).encode()),
+            (headers.CONTENT_TYPE, headers.JSON.encode()),
         ]
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from sds_common.events import topics
+from sds_common.events import headers, topics
 from sds_common.events.base import Envelope, Event
 from sds_common.events.catalog import CATALOGUE
 
@@ -40,7 +40,9 @@ def event_schema(cls: type[Event]) -> dict[str, Any]:
         "description": (cls.__doc__ or cls.event_type).strip().splitlines()[0],
         "type": "object",
         "properties": properties,
-        "required": envelope["required"],
+        # Every field is on every message (``causation_id`` and ``project_id`` may be null):
+        # the model's defaults are for producers, not a licence to leave them out.
+        "required": list(envelope["properties"]),
         "additionalProperties": False,
         "x-topic": cls.topic,
         "x-partition-key": f"payload.{cls.key_field}",
@@ -62,15 +64,7 @@ def asyncapi_document() -> dict[str, Any]:
             "title": f"{cls.event_type} (version {cls.event_version})",
             "summary": (cls.__doc__ or cls.event_type).strip().splitlines()[0],
             "contentType": "application/json",
-            "headers": {
-                "type": "object",
-                "properties": {
-                    "event-type": {"const": cls.event_type},
-                    "event-version": {"const": str(cls.event_version)},
-                    "event-id": {"type": "string", "format": "uuid"},
-                    "traceparent": {"type": "string", "description": "W3C trace context"},
-                },
-            },
+            "headers": _message_headers(cls),
             "payload": {"$ref": f"./schemas/{schema_name(cls)}.json"},
             "bindings": {"kafka": {"key": {"type": "string", "description": cls.key_field}}},
         }
@@ -91,6 +85,19 @@ def asyncapi_document() -> dict[str, Any]:
             "channel": {"$ref": f"#/channels/{topic}"},
             "summary": f"Subscribe to the {topic} topic (at-least-once; deduplicate on event_id).",
         }
+    messages["DeadLetter"] = _dead_letter_message()
+    for topic in sorted(channels):
+        dlq = topics.dlq(topic)
+        channels[dlq] = {
+            "address": dlq,
+            "description": f"Messages of '{topic}' a consumer gave up on, unchanged, with why.",
+            "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+        }
+        operations[f"receive_{dlq}"] = {
+            "action": "receive",
+            "channel": {"$ref": f"#/channels/{dlq}"},
+            "summary": f"Inspect or replay the dead letters of the {topic} topic.",
+        }
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {
@@ -99,7 +106,11 @@ def asyncapi_document() -> dict[str, Any]:
             "description": (
                 "Domain events exchanged over Kafka. Delivery is at-least-once: consumers "
                 "deduplicate on envelope.event_id. Order is guaranteed per partition key only. "
-                "A breaking payload change ships as a new version of the same type."
+                "A breaking payload change ships as a new version of the same type. Topics are "
+                "shared: a consumer skips the types it does not handle. A type this document "
+                "does not list is counted and logged by every consumer and recorded (flagged) "
+                "by the audit service, never dead-lettered; a listed type a consumer handles "
+                "but cannot read (unknown version, invalid payload) is dead-lettered by it."
             ),
         },
         "defaultContentType": "application/json",
@@ -109,6 +120,44 @@ def asyncapi_document() -> dict[str, Any]:
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages},
+    }
+
+
+def _message_headers(cls: type[Event]) -> dict[str, Any]:
+    """The headers of a message of ``cls``: the envelope's (required) and the trace context."""
+    values: dict[str, dict[str, Any]] = {
+        headers.EVENT_TYPE: {"const": cls.event_type},
+        headers.EVENT_VERSION: {"const": str(cls.event_version)},
+        headers.EVENT_ID: {"type": "string", "format": "uuid"},
+        headers.CONTENT_TYPE: {"const": headers.JSON},
+    }
+    properties = {
+        name: {**values.get(name, {"type": "string"}), "description": meaning}
+        for name, meaning in {**headers.MESSAGE_HEADERS, **headers.TRACE_HEADERS}.items()
+    }
+    return {"type": "object", "properties": properties, "required": list(headers.MESSAGE_HEADERS)}
+
+
+def _dead_letter_message() -> dict[str, Any]:
+    """A dead letter: the original message (body and headers) plus the ``dlq-*`` headers."""
+    original = {
+        name: {"type": "string", "description": f"as on the original message: {meaning}"}
+        for name, meaning in {**headers.MESSAGE_HEADERS, **headers.TRACE_HEADERS}.items()
+    }
+    added = {
+        name: {"type": "string", "description": meaning}
+        for name, meaning in headers.DEAD_LETTER_HEADERS.items()
+    }
+    return {
+        "name": "DeadLetter",
+        "title": "A message a consumer gave up on",
+        "summary": "The original message, unchanged, with the dlq-* headers that say why.",
+        "headers": {
+            "type": "object",
+            "properties": {**original, **added},
+            "required": list(headers.DEAD_LETTER_HEADERS),
+        },
+        "payload": {"description": "the original message's body, byte for byte"},
     }
 
 

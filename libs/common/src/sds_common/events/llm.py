@@ -31,3 +31,14 @@ class ExplanationGenerated(_LlmEvent):
     provider: str
     object_key: str
     degraded: bool = False
+
+
+class ExplanationFailed(_LlmEvent):
+    """An explanation will not come: ``message`` says why, in words a user may read."""
+
+    event_type = "ExplanationFailed"
+    explanation_id: UUID
+    kind: ExplanationKind
+    subject_id: UUID
+    code: str
+    message: str

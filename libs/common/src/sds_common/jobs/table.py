@@ -2,6 +2,10 @@
 
 Statuses, the table a service adds to its metadata, the errors a job raises to say how it ended,
 and queueing, cancelling, finishing and reading a job's status.
+
+A job's payload is its kind's own data plus one key of the runner's, ``TRACE_KEY``: the W3C
+trace context current when the job was queued (the span of the event that queued it), so the
+job's work and the events it emits continue that trace.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from sds_common.db.uow import Database, UnitOfWork
+from sds_common.telemetry.tracing import inject_trace_headers
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "queued",
@@ -36,6 +41,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     "cancelled",
 )
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
+#: The payload key holding the trace context of whoever queued the job (see the module docstring).
+TRACE_KEY = "_trace"
 
 
 def add_job_table(metadata: MetaData, *, name: str = "jobs") -> Table:
@@ -77,6 +84,14 @@ class JobFailedError(Exception):
         self.message = message
 
 
+class JobLostError(Exception):
+    """The job is no longer this worker's: its lease ran out and another claim took it over.
+
+    Raised by a fenced write (finishing, requeueing) so that the transaction carrying the job's
+    outcome and its events rolls back: only the current claim may announce how the job ended.
+    """
+
+
 class JobDeferredError(Exception):
     """The job cannot run yet (e.g. an event it depends on has not arrived); retry later."""
 
@@ -93,14 +108,19 @@ def now_utc() -> datetime:
 async def enqueue(
     uow: UnitOfWork, table: Table, *, job_id: str, kind: str, payload: Mapping[str, Any]
 ) -> bool:
-    """Queue a job in the caller's transaction. Idempotent: returns False if it already exists."""
+    """Queue a job in the caller's transaction. Idempotent: returns False if it already exists.
+
+    The trace context current now (the span of the event being handled) is stored with the job;
+    the runner restores it when the job runs.
+    """
     dialect = postgresql if uow.session.get_bind().dialect.name == "postgresql" else sqlite
+    trace = {name: value.decode("latin-1") for name, value in inject_trace_headers([])}
     statement = (
         dialect.insert(table)
         .values(
             id=job_id,
             kind=kind,
-            payload=dict(payload),
+            payload={**payload, TRACE_KEY: trace},
             status=QUEUED,
             attempts=0,
             cancel_requested=False,
@@ -132,18 +152,47 @@ async def cancel_requested(uow: UnitOfWork, table: Table, *, job_id: str) -> boo
 
 
 async def finish(
-    uow: UnitOfWork, table: Table, *, job_id: str, status: str, error: str | None = None
+    uow: UnitOfWork,
+    table: Table,
+    *,
+    job_id: str,
+    status: str,
+    error: str | None = None,
+    claim: tuple[str, int] | None = None,
 ) -> None:
-    """Mark a job terminal in the caller's transaction (with the events announcing it)."""
+    """Mark a job terminal in the caller's transaction (with the events announcing it).
+
+    Args:
+        uow: the caller's unit of work.
+        table: the jobs table.
+        job_id: the job.
+        status: a terminal status.
+        error: why it failed, for the service's operators (the job row is not shown to users).
+        claim: ``(worker id, attempt)`` of the claim finishing it: the write is then fenced, and
+            raises ``JobLostError`` unless that claim still holds the job.
+
+    Raises:
+        ValueError: ``status`` is not terminal.
+        JobLostError: the job is no longer held by ``claim``.
+    """
     if status not in TERMINAL:
         raise ValueError(f"{status} is not a terminal status")
-    await uow.session.execute(
-        update(table)
-        .where(table.c.id == job_id)
-        .values(
+    statement = update(table).where(table.c.id == job_id)
+    if claim is not None:
+        statement = statement.where(*held_by(table, claim))
+    result = await uow.session.execute(
+        statement.values(
             status=status, error=error, lease_owner=None, lease_until=None, updated_at=now_utc()
         )
     )
+    if claim is not None and not result.rowcount:  # type: ignore[attr-defined]
+        raise JobLostError(job_id)
+
+
+def held_by(table: Table, claim: tuple[str, int]) -> tuple[Any, ...]:
+    """Conditions that hold while the claim ``(worker id, attempt)`` still owns a running job."""
+    owner, attempt = claim
+    return (table.c.status == RUNNING, table.c.lease_owner == owner, table.c.attempts == attempt)
 
 
 async def job_status(database: Database, table: Table, job_id: str) -> str | None:

@@ -115,6 +115,7 @@ class Service:
             subscriptions=self.spec.subscriptions(self),
             settings=self.settings,
             fault_hook=self.fault_hook,
+            metrics=self.metrics,
         )
         await self.messaging.start()
         kinds = self.spec.jobs(self)
@@ -125,6 +126,7 @@ class Service:
                 kinds=kinds,
                 concurrency=self.spec.job_concurrency,
                 lease_s=self.settings.jobs_lease_s,
+                max_wait_s=self.settings.jobs_max_wait_s,
             )
             self.jobs.start()
 
@@ -154,14 +156,20 @@ class Service:
         """Readiness: the object store answers."""
         await self.storage.exists("ready-probe")
 
+    async def check_jobs(self) -> None:
+        """Readiness: the job runner, if the service has jobs, is alive and not stalled."""
+        if self.jobs is not None:
+            self.jobs.check()
+
     async def check_consumer(self) -> None:
-        """Readiness: the consumer group (if any) has joined."""
+        """Readiness: the consumer group (if any) is joined and the broker answers now."""
         messaging = self.messaging
         if messaging is None:
             raise RuntimeError("messaging not started")
-        consumer = messaging.consumer
-        if consumer is not None and not consumer.ready.is_set():
-            raise RuntimeError("consumer group not joined")
+        if messaging.consumer is not None:
+            await messaging.consumer.check()
+        else:  # nothing consumed, but the outbox relay still needs the broker
+            await messaging.broker.check()
 
 
 def bootstrap(
@@ -207,8 +215,9 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
 
     The lifespan starts every service and stops them in reverse order, so consumers finish their
     batch in flight before the process exits. ``/ready`` checks each service's database, object
-    store and consumer group. Each spec's ``configure_app`` (if any) runs after every router is
-    mounted, in the order the services are given.
+    store, consumer (its broker connection included) and job runner. Each spec's
+    ``configure_app`` (if any) runs after every router is mounted, in the order the services are
+    given.
     """
     if not services:
         raise ValueError("create_app needs at least one service")
@@ -230,6 +239,7 @@ def create_app(*services: Service, title: str | None = None) -> FastAPI:
     for service in services:
         checks[f"{service.name}.database"] = service.check_database
         checks[f"{service.name}.consumer"] = service.check_consumer
+        checks[f"{service.name}.jobs"] = service.check_jobs
     checks["storage"] = first.check_storage
     app = create_service_app(
         name=title or first.name,

@@ -29,6 +29,8 @@ class ConsumeOutcome(StrEnum):
     RETRIED = "retried"
     DEAD_LETTERED = "dead_lettered"
     SKIPPED = "skipped"
+    #: A type no catalogue entry knows (a newer producer, or a bogus one); never handled.
+    UNKNOWN_TYPE = "unknown_type"
 
 
 class Metrics:

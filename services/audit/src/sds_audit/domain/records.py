@@ -12,6 +12,7 @@ from typing import Any, Final, NamedTuple
 
 from sds_audit.domain.chain import ChainRecord, Head, canonical_json, record_hash
 from sds_common.events import Envelope, Event
+from sds_common.events.base import Unrecognised
 
 #: Payload fields naming a resource, and the resource type each names.
 ID_FIELDS: Final[Mapping[str, str]] = {
@@ -50,6 +51,15 @@ PRIVACY_FIELDS: Final = (
     "target_classes_public",
 )
 _PRIVACY_FIELD_SET: Final = frozenset(PRIVACY_FIELDS)
+#: The ``resource_type`` that flags a record of an event the log could not interpret, by why:
+#: its type or version is in no catalogue entry, or its payload does not match its schema. The
+#: envelope is kept as it came (type, version, ids, payload); nothing is derived from it.
+UNRECOGNISED: Final[Mapping[str, str]] = {
+    "unknown_type": "unrecognised_type",
+    "unsupported_version": "unrecognised_version",
+    "invalid_payload": "invalid_payload",
+}
+UNRECOGNISED_KINDS: Final = frozenset(UNRECOGNISED.values())
 _PRIVACY_REQUESTS: Final = frozenset({"TrainingRequested"})
 
 
@@ -79,8 +89,10 @@ class AuditEntry(NamedTuple):
 
 
 def entry_of(envelope: Envelope, event: Event) -> AuditEntry:
-    """The audit entry of one consumed event."""
+    """The audit entry of one consumed event (flagged when it could not be interpreted)."""
     payload = dict(envelope.payload)
+    if isinstance(event, Unrecognised):
+        return _flagged(envelope, payload, UNRECOGNISED[event.reason])
     resource_type, resource_id = resource_of(event, payload)
     return AuditEntry(
         event_id=str(envelope.event_id),
@@ -96,6 +108,25 @@ def entry_of(envelope: Envelope, event: Event) -> AuditEntry:
         privacy=privacy_of(envelope.type, payload),
         payload=payload,
         refs=refs_of(payload),
+    )
+
+
+def _flagged(envelope: Envelope, payload: dict[str, Any], kind: str) -> AuditEntry:
+    """An event the log records without interpreting it: about its key, no privacy facts."""
+    return AuditEntry(
+        event_id=str(envelope.event_id),
+        event_type=envelope.type,
+        event_version=envelope.version,
+        occurred_at=envelope.occurred_at,
+        actor=envelope.actor,
+        project_id=envelope.project_id,
+        resource_type=kind,
+        resource_id=envelope.key,
+        correlation_id=envelope.correlation_id,
+        causation_id=envelope.causation_id,
+        privacy=None,
+        payload=payload,
+        refs=(),
     )
 
 

@@ -6,12 +6,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from sds_audit.domain.chain import ChainRecord
+from sds_audit.domain.records import UNRECOGNISED_KINDS
 
 Summary = Callable[[ChainRecord], str]
 
 
 def summarise(record: ChainRecord) -> str:
     """What happened, in a short sentence (the event type when nothing better is known)."""
+    if record.resource_type in UNRECOGNISED_KINDS:
+        return (
+            f"{record.event_type} v{record.event_version}, not interpreted ({record.resource_type})"
+        )
     summary = _SUMMARIES.get(record.event_type)
     try:
         return summary(record) if summary is not None else record.event_type
@@ -142,6 +147,9 @@ _SUMMARIES: Final[Mapping[str, Summary]] = {
     ),
     "ExplanationRequested": lambda r: f"{r.actor} asked for a {r.payload['kind']} explanation",
     "ExplanationGenerated": lambda r: f"explanation written by the {r.payload['provider']} model",
+    "ExplanationFailed": lambda r: (
+        f"explanation failed ({r.payload['code']}): {r.payload['message']}"
+    ),
     "SyntheticDataDownloaded": lambda r: (
         f"{r.payload['user_id']} downloaded synthetic data as {r.payload['format']}"
     ),

@@ -10,8 +10,17 @@ from pydantic import BaseModel, ConfigDict
 from sds_audit.domain.chain import ChainRecord, Checkpoint, as_utc
 from sds_audit.handlers import VerifyReport
 
+#: What a record is about; the last three flag an event the log recorded without interpreting.
 ResourceType = Literal[
-    "dataset", "generator", "synthetic_dataset", "evaluation", "explanation", "user"
+    "dataset",
+    "generator",
+    "synthetic_dataset",
+    "evaluation",
+    "explanation",
+    "user",
+    "unrecognised_type",
+    "unrecognised_version",
+    "invalid_payload",
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
-from sds_common.bus import Handler, Subscription
+from sds_common.bus import DeadLetterHook, Handler, Subscription
 from sds_common.db import UnitOfWork
 from sds_common.events import Envelope, Event
 from sds_gateway.adapters.notifier import JobNotifier
@@ -20,9 +20,12 @@ def subscribe(
     handler: Callable[[Envelope, E, UnitOfWork], Awaitable[None]],
     *,
     name: str | None = None,
+    on_dead_letter: DeadLetterHook | None = None,
 ) -> Subscription:
     """Subscribe a handler typed for its own event model (the consumer passes that model)."""
-    return Subscription.of(event, cast("Handler", handler), name=name)
+    return Subscription.of(
+        event, cast("Handler", handler), name=name, on_dead_letter=on_dead_letter
+    )
 
 
 class Projection:

@@ -13,6 +13,9 @@ def job_kinds(service: Service) -> Mapping[str, JobKind]:
     training = TrainingJob(service)
     sampling = SamplingJob(service, models=training.models)
     return {
-        "train": JobKind(run=training.run, give_up=training.give_up),
+        # A training reports progress at every step: a hung one is stopped and failed.
+        "train": JobKind(
+            run=training.run, give_up=training.give_up, stall_s=training.settings.trainer_stall_s
+        ),
         "sample": JobKind(run=sampling.run, give_up=sampling.give_up),
     }

@@ -5,10 +5,12 @@ Order of a DP training, each step in its own transaction with the events that an
 1. check the request against the policy and reserve ε atomically (PrivacyBudgetReserved,
    TrainingStarted) — nothing has touched the data yet;
 2. train in a worker thread; after every epoch the checkpoint is stored *before* progress is
-   announced, so a crash resumes from a state whose privacy cost is already accounted;
+   announced, so a crash resumes from a state whose privacy cost is already accounted; a
+   cancellation or a shutdown is seen before the next step, not the next epoch;
 3. charge the accountant's ε and release the rest (PrivacyBudgetSpent, PrivacyBudgetReleased,
-   ModelTrained) — or, on failure or cancellation, charge what the completed epochs spent and
-   release the rest (TrainingFailed / TrainingCancelled).
+   ModelTrained) — or, on cancellation, charge every step taken (the unfinished epoch's too),
+   on failure what the announced epochs spent, and release the rest (TrainingCancelled /
+   TrainingFailed).
 """
 
 from __future__ import annotations
@@ -135,12 +137,16 @@ class TrainingJob:
                 resume_from=resume,
                 seed=fit_seed(request),
             )
-        except synthesis.TrainingCancelled:
-            if ctx.runner.shutting_down.is_set() and not progress.cancel_requested:
-                # Not a user's cancellation: the process is stopping. The checkpoint stays and
-                # the job is resumed from it after the lease expires.
+        except synthesis.TrainingCancelled as stopped:
+            if not (progress.cancel_requested or ctx.cancelled.is_set()):
+                # Not a user's cancellation: the process is stopping (or the claim was lost).
+                # The checkpoint stays and the job is resumed from it after the lease expires;
+                # the steps since it were never announced, and are taken again on the books.
                 raise JobHandedBackError(generator_id) from None
-            await self._finish_cancelled(ctx, envelope, request, spent=progress.epsilon_spent)
+            # Stopped between two steps: the accountant's ε covers every step taken, the
+            # unfinished epoch's too.
+            spent = max(progress.epsilon_spent, stopped.epsilon_spent)
+            await self._finish_cancelled(ctx, envelope, request, spent=spent)
             return
         except InvalidTrainingConfig as exc:
             raise JobFailedError("invalid_config", "; ".join(exc.reasons)) from exc
@@ -326,7 +332,12 @@ class TrainingJob:
     async def record_progress(
         self, *, ctx: JobContext, envelope: Envelope, request: TrainingRequested, epoch: EpochReport
     ) -> bool:
-        """Announce one epoch; returns whether cancellation was requested."""
+        """Announce one epoch; returns whether cancellation was requested.
+
+        The lease is renewed first: a claim that lost the job announces nothing more
+        (``JobLostError`` ends the training).
+        """
+        cancel = await ctx.heartbeat()
         async with self.service.database.unit_of_work(actor=ACTOR, caused_by=envelope) as uow:
             await uow.session.execute(
                 update(generators)
@@ -342,7 +353,7 @@ class TrainingJob:
                     losses=_shareable_losses(epoch.losses, private=request.privacy is not None),
                 )
             )
-        return await ctx.heartbeat()
+        return cancel
 
 
 class _ProgressBridge:
@@ -369,6 +380,7 @@ class _ProgressBridge:
         self._call(self._job.service.storage.put_bytes(checkpoint_key(self._generator_id), state))
 
     def on_epoch(self, report: EpochReport) -> None:
+        self._ctx.progressed()
         self.epsilon_spent = report.epsilon_spent_so_far
         cancel = self._call(
             self._job.record_progress(
@@ -380,7 +392,11 @@ class _ProgressBridge:
             self._stop.set()
 
     def should_stop(self) -> bool:
-        return self._stop.is_set() or self._ctx.runner.shutting_down.is_set()
+        # Polled before every training step: a cancellation (watched by the runner while the
+        # job runs) or a shutdown stops the training within a step, not an epoch; and each
+        # poll tells the runner the training moves on (a hung one is stopped, ``stall_s``).
+        self._ctx.progressed()
+        return self._stop.is_set() or self._ctx.stop_requested()
 
 
 def _target_column(columns: list[dict[str, Any]]) -> str | None:

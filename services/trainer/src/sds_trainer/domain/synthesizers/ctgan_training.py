@@ -301,10 +301,14 @@ class TrainingRun:
         self.generator.train()
         self.disc.train()
         for epoch in range(self.start_epoch + 1, total + 1):
-            if should_stop is not None and should_stop():
-                raise TrainingCancelled(epoch=epoch - 1, epsilon_spent=self.epsilon_so_far())
             d_sum = g_sum = 0.0
             for rows in self._batches():
+                # Polled before every step, not every epoch: an epoch of a large table takes
+                # minutes, a step well under a second. Stopping here leaves the accountant with
+                # exactly the steps taken (it records each one), and the last checkpoint, which
+                # a resumed run continues from, untouched.
+                if should_stop is not None and should_stop():
+                    raise TrainingCancelled(epoch=epoch - 1, epsilon_spent=self.epsilon_so_far())
                 d, g = self._step(rows)
                 d_sum, g_sum = d_sum + d, g_sum + g
             losses = {"discriminator": d_sum / self.steps_per_epoch}

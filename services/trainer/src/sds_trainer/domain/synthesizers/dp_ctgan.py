@@ -96,7 +96,7 @@ class DPCTGANSynthesizer:
             privacy: The (ε, δ) target; None trains without DP (PacGAN, exact statistics).
             params: Hyper-parameters, see :class:`CTGANParams`.
             progress: Called after each epoch.
-            should_stop: Polled between epochs; True raises ``TrainingCancelled``.
+            should_stop: Polled before every step; True raises ``TrainingCancelled``.
             checkpoint: Called with ``(epoch, state)`` every ``checkpoint_every`` epochs.
             resume_from: A checkpoint's state: training continues after its epoch with the same
                 preprocessing (no ε spent again) and the accountant's history.

@@ -207,6 +207,7 @@ class AIMSynthesizer(MarginalSynthesizer):
             drawn = model.sample(rows, rng=session.noise, beliefs=session.beliefs)
             scale = session.rows / rows
             for clique in missing:
+                session.poll()  # hundreds of counts over the drawn rows per round
                 shape = tuple(session.sizes[a] for a in clique)
                 index = np.ravel_multi_index(tuple(drawn[:, a] for a in clique), shape)
                 counts = np.bincount(index, minlength=math.prod(shape))

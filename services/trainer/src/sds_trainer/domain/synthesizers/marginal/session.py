@@ -105,6 +105,7 @@ class Session:
         """Exact counts over ``clique`` (row-major over its sorted attributes). Private."""
         clique = tuple(sorted(clique))
         if clique not in self._marginals:
+            self.poll()  # a pass over every row: a round makes hundreds
             shape = tuple(self.sizes[a] for a in clique)
             index = np.ravel_multi_index(tuple(self.codes[:, a] for a in clique), shape)
             counts = np.bincount(index, minlength=math.prod(shape))
@@ -115,6 +116,7 @@ class Session:
     def measure(self, clique: Clique, *, sigma: float, label: str) -> Measurement:
         """Release the marginal over ``clique`` with Gaussian noise ``sigma`` (L2 sensitivity 1)."""
         clique = tuple(sorted(clique))
+        self.poll()
         self.ledger.charge_gaussian(label, sigma=sigma)
         exact = self.data_marginal(clique)
         noisy = exact + self.noise.normal(scale=sigma, size=exact.shape)
@@ -133,6 +135,7 @@ class Session:
         first of them that passes any data-independent filter is its choice over the filtered
         set, so a filter may be checked lazily in this order.
         """
+        self.poll()
         self.ledger.charge_exponential(label, epsilon=epsilon)
         q = np.asarray(scores, dtype=np.float64) * (epsilon / (2.0 * sensitivity))
         perturbed = q + self.noise.gumbel(size=q.shape)
@@ -141,6 +144,7 @@ class Session:
     # ---- estimation ----------------------------------------------------------------------
     def estimate(self, *, iters: int) -> Fit:
         """Refit the model to every measurement (warm start)."""
+        self.poll()
         fit = self.estimator.fit(self.measurements, iters=iters)
         self.beliefs = fit.beliefs
         return fit
@@ -153,6 +157,22 @@ class Session:
         return self.model.clique_marginals(self.beliefs)
 
     # ---- rounds ----------------------------------------------------------------------------
+    def poll(self) -> None:
+        """Honour a stop request now, between two releases or passes over the data.
+
+        A round of a large table takes seconds, so the stop is not left to the round's end. The
+        ledger holds every release made so far (each is charged before its noise is drawn),
+        which is what the cancelled run is charged; a handed-back run resumes from its last
+        checkpoint, so the unfinished round's releases are never published and are taken again
+        on the books.
+
+        Raises:
+            TrainingCancelled: ``should_stop`` asked to stop.
+        """
+        should_stop = self.callbacks.should_stop
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(epoch=self.round, epsilon_spent=self.ledger.epsilon())
+
     def end_round(self, *, total_rounds: int, losses: dict[str, float]) -> None:
         """Checkpoint, announce, and honour a stop request, in that order.
 

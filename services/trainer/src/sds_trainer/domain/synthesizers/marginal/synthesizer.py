@@ -34,7 +34,11 @@ from sds_trainer.domain.synthesizers.base import (
 from sds_trainer.domain.synthesizers.codec import TableCodec, noise_source
 from sds_trainer.domain.synthesizers.codec import plan as codec_plan
 from sds_trainer.domain.synthesizers.codec.mechanisms import NoiseLevels, noise_levels
-from sds_trainer.domain.synthesizers.errors import InvalidTrainingConfig, SamplingError
+from sds_trainer.domain.synthesizers.errors import (
+    InvalidTrainingConfig,
+    SamplingError,
+    TrainingCancelled,
+)
 from sds_trainer.domain.synthesizers.marginal.accounting import (
     ZCDPLedger,
     epsilon_to_zcdp,
@@ -106,7 +110,8 @@ class MarginalSynthesizer:
                 ``max_grad_norm`` concern DP-SGD and are not used (the accountant is zCDP).
             params: Hyper-parameters, see the method's params class.
             progress: Called after each round.
-            should_stop: Polled after each round; True raises ``TrainingCancelled``.
+            should_stop: Polled between releases and passes over the data, and after each
+                round; True raises ``TrainingCancelled``.
             checkpoint: Called with ``(round, state)`` every ``checkpoint_every`` rounds.
             resume_from: A checkpoint's state: the run continues after its round with the same
                 preprocessing, measurements and ledger (nothing is spent twice).
@@ -131,10 +136,14 @@ class MarginalSynthesizer:
         cfg = parse_params(self.method, params, private=True, n_rows=len(data))
         assert isinstance(cfg, MarginalParams)
         if resume_from is None:
-            ledger, codec, cols = self._preprocess(data, kept, privacy, cfg)
+            ledger, codec, cols = self._preprocess(data, kept, privacy, cfg, should_stop)
             resumed: Resumed | None = None
         else:
             ledger, codec, cols, resumed = self._restore(resume_from, kept)
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(
+                epoch=resumed.round if resumed else 0, epsilon_spent=ledger.epsilon()
+            )
         codes = np.column_stack([c.encode(data[c.name]) for c in cols]).astype(np.int64)
         header = {
             "method": self.name,
@@ -166,6 +175,7 @@ class MarginalSynthesizer:
         specs: list[ColumnSpec],
         privacy: PrivacyBudget,
         params: MarginalParams,
+        should_stop: StopFn | None = None,
     ) -> tuple[ZCDPLedger, TableCodec, list[Column]]:
         # The marginals' own measurements give the frequencies: the codec releases domains only.
         plan = codec_plan(specs, frequencies=False)
@@ -184,6 +194,9 @@ class MarginalSynthesizer:
         each_delta = threshold_delta / plan.thresholded if plan.thresholded else 0.0
 
         def charge(column: str, statistic: str, thresholded: bool) -> None:
+            # Called before each column's histogram is released: a safe point to stop at.
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(epoch=0, epsilon_spent=ledger.epsilon())
             mechanism = "gaussian-stability-histogram" if thresholded else "gaussian-histogram"
             ledger.charge_gaussian(
                 f"preprocessing {mechanism}",
