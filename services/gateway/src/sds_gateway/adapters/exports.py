@@ -31,9 +31,6 @@ _CHUNK_BYTES = 1024 * 1024
 BatchStep = Callable[["pa.Table"], "pa.Table"]
 """A step of the CSV export, applied to each rendered batch (the header comes from its names)."""
 
-BatchStep = Callable[["pa.Table"], "pa.Table"]
-"""A step of the CSV export, applied to each batch of rows (the header comes from its names)."""
-
 
 @asynccontextmanager
 async def _local_copy(storage: ObjectStore, key: str) -> AsyncIterator[Path]:
