@@ -238,22 +238,29 @@ def test_rare_categories_go_to_a_visible_other_bucket_never_to_missing() -> None
     rng = np.random.default_rng(5)
     n = 5000
     colour = rng.choice(["red", "green", "blue"], n).astype(object)
-    colour[:30] = "rare"  # far below the release threshold at this noise
-    colour[30:340] = None  # a missing share that stands clear of the noise
+    # Ten values of 30 rows each: every one far below the release threshold at this noise,
+    # together a bucket that stands clear of it.
+    colour[:300] = [f"rare-{i % 10}" for i in range(300)]
+    colour[300:610] = None  # a missing share that stands clear of the noise
     frame = pd.DataFrame({"colour": pd.array(colour, dtype="string")})
     codec, _ = _fit(
         frame, [ColumnSpec("colour", "categorical", nullable=True, other_label="Other")]
     )
     domain = codec.domains[0]
     assert isinstance(domain, CategoricalDomain)
-    assert "rare" not in domain.categories
+    assert not any(c.startswith("rare") for c in domain.categories)
     assert domain.other
     assert domain.missing
     codes = domain.encode(frame["colour"])
     decoded = domain.decode(codes)
-    assert (decoded[:30] == "Other").all()  # the rare rows: the bucket, visible
-    assert decoded[30:340].isna().all()  # real missing cells stay missing
-    assert decoded[340:].notna().all()
+    assert (decoded[:300] == "Other").all()  # the rare rows: the bucket, visible
+    assert decoded[300:610].isna().all()  # real missing cells stay missing
+    assert decoded[610:].notna().all()
+    # Where every value was released, no bucket is left to sample from noise.
+    common = pd.DataFrame({"colour": pd.array(rng.choice(["a", "b"], n), dtype="string")})
+    plain, _ = _fit(common, [ColumnSpec("colour", "categorical", nullable=False)])
+    assert isinstance(plain.domains[0], CategoricalDomain)
+    assert not plain.domains[0].other
     assert decoded.dtype == frame["colour"].dtype
 
 

@@ -39,7 +39,7 @@ from sds_common.events import (
 from sds_common.events.datasets import ColumnKind
 from sds_common.jobs import JobRunner
 from sds_common.telemetry.tracing import consumer_span, inject_trace_headers
-from sds_trainer.adapters.orm import datasets, jobs, reservations
+from sds_trainer.adapters.orm import datasets, jobs, ledgers, reservations
 from sds_trainer.bootstrap import bootstrap
 from sds_trainer.jobs import job_kinds
 from tests.support.services import RunningService, raw_envelope, running_service
@@ -180,10 +180,10 @@ async def test_a_training_whose_workers_keep_dying_is_failed_and_its_budget_rele
     assert "never finished" in str(failed.payload["message"])
     async with trainer.service.database.sessions() as session:
         reservation = (await session.execute(select(reservations))).one()
-        dataset = (await session.execute(select(datasets))).one()
+        ledger = (await session.execute(select(ledgers))).one()
         status = await session.scalar(select(jobs.c.status).where(jobs.c.id == job_id))
     assert reservation.status in ("released", "spent")
-    assert dataset.epsilon_reserved == pytest.approx(0.0, abs=1e-12)
+    assert ledger.epsilon_reserved == pytest.approx(0.0, abs=1e-12)
     assert status == "failed"
     await trainer.until_published(topics.PRIVACY, "PrivacyBudgetReleased")
 

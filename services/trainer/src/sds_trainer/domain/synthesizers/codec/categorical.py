@@ -186,10 +186,13 @@ def fit_categorical(
     released = None
     threshold: float | None = None
     missing_count = float(mask.sum())
+    rest = 0.0
     if kind == "boolean":
         cats, other, origin = list(BOOLEAN_CATEGORIES), False, "boolean"
     elif declared is not None:
-        cats, other = list(declared), True
+        # The classes of a declared target are all the values the column holds: nothing can
+        # fall outside them. A declared list may leave values out: they need the bucket.
+        cats, other = list(declared), origin != "target"
     else:
         charge("categories", True)
         released = stability_histogram(
@@ -236,6 +239,10 @@ def fit_categorical(
             rng=rng,
         )
         missing_count = float(noisy[0])
+    if released is not None and sigma is not None and rest < 2.0 * sigma:
+        # Every value the rows hold was released (what is left over is noise): no bucket.
+        domain.other = False
+        domain.counts = [*known, *released.public]
     if domain.missing:
         if domain.counts:
             missing_count = domain.counts[-1]
