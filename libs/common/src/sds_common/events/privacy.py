@@ -30,7 +30,15 @@ class PrivacySpec(BaseModel):
     delta: float | None = Field(default=None, gt=0.0, lt=1.0)
     accountant: Literal["rdp", "prv"] = "rdp"
     max_grad_norm: float | None = Field(default=None, gt=0.0)
-    preprocessing_epsilon_share: float = Field(default=0.1, ge=0.0, lt=1.0)
+    preprocessing_epsilon_share: float = Field(
+        default=0.2,
+        ge=0.0,
+        lt=1.0,
+        description=(
+            "share of the budget given to the data-dependent preprocessing (every column's "
+            "released domain); 0.2 measured better than 0.1 on `make bench-suite`"
+        ),
+    )
 
 
 class _PrivacyEvent(Event):

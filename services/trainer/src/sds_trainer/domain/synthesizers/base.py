@@ -149,14 +149,15 @@ class PrivacyBudget:
         preprocessing_epsilon_share: Share of the budget given to data-dependent preprocessing
             not covered by declared public metadata: of the zCDP budget rho(ε, δ) for the
             Gaussian histograms, and of δ for the category thresholds (see
-            :mod:`.codec.mechanisms`).
+            :mod:`.codec.mechanisms`). The default matches the request's
+            (``sds_common.events.PrivacySpec``).
     """
 
     epsilon: float
     delta: float
     accountant: AccountantName = "rdp"
     max_grad_norm: float = 1.0
-    preprocessing_epsilon_share: float = 0.1
+    preprocessing_epsilon_share: float = 0.2
 
     def problems(self) -> list[str]:
         """Reasons this budget is unusable (empty when fine)."""

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from sds_trainer.domain.synthesizers.codec.mechanisms import (
+    CLEAR,
     IntArray,
     public_counts,
     stability_histogram,
@@ -239,7 +240,7 @@ def fit_categorical(
             rng=rng,
         )
         missing_count = float(noisy[0])
-    if released is not None and sigma is not None and rest < 2.0 * sigma:
+    if released is not None and sigma is not None and rest < CLEAR * sigma:
         # Every value the rows hold was released (what is left over is noise): no bucket.
         domain.other = False
         domain.counts = [*known, *released.public]
@@ -247,7 +248,7 @@ def fit_categorical(
         if domain.counts:
             missing_count = domain.counts[-1]
         noise = sigma if released is not None else counts_sigma
-        if noise is not None and missing_count < 2.0 * noise:
+        if noise is not None and missing_count < CLEAR * noise:
             # The schema allows missing cells, but too few stand clear of the noise: the code
             # is dropped (those rows join the other bucket) rather than sampled out of noise.
             domain.missing = False

@@ -69,6 +69,11 @@ def noise_levels(*, rho: float, histograms: int, thresholded: int) -> NoiseLevel
     return NoiseLevels(discovery=discovery, shape=SHAPE_NOISE_RATIO * discovery)
 
 
+#: A count that pure noise exceeds with probability 0.13 %: below it, a released count (a
+#: missing share, what the released categories leave over) is taken for noise.
+CLEAR = 3.0
+
+
 def noise_source() -> np.random.Generator:
     """A noise generator seeded by the operating system's entropy, never by a request's seed.
 
@@ -165,7 +170,7 @@ def support(
     *,
     sigma: float | None,
     false_rate: float,
-    edge_rate: float = 1e-5,
+    edge_rate: float = 1e-4,
     far_rate: float = 1e-6,
 ) -> tuple[FloatArray, bool]:
     """The bins of a noisy histogram that hold the data (the others' counts set to 0), and

@@ -8,7 +8,7 @@ no grid. On a grid every value is a whole number of units, and so is every synth
 The release (every histogram Gaussian, L2 sensitivity 1, charged before it is drawn):
 
 1. level 0: a histogram on a data-independent partition — the signed log grid (quarter decades,
-   1e-2 to 1e12) or, when bounds are declared, equal cells of the declared range joined with the
+   1e-2 to 1e15) or, when bounds are declared, equal cells of the declared range joined with the
    log grid's edges inside it. The bins that clear the noise (Bonferroni over the bins, a false
    bin with probability ≤ 1 %; pooled windows on small tables) around the loudest one, and far
    runs only when they clear a level noise does not reach, are the support
@@ -378,12 +378,15 @@ def _density(nodes: list[_Node], sigma: float) -> float:
 
 def _packed(node: _Node, *, first: bool, sigma: float, density: float) -> _Node:
     """An end node with no sure child: its mass packed at the density of the nodes next to it
-    (inwards), against them, as wide as that mass needs, never wider than the node (its mass
-    two noise deviations down, so a noisy guess pulls the range in, not past the data)."""
-    extent = min(max(node.count - 2.0 * sigma, 0.0) / density, node.high - node.low)
+    (inwards), against them, as wide as that mass needs, never wider than the node. The mass
+    is taken two noise deviations down, so a noisy guess pulls the range in rather than past
+    the data, and a pure-noise end carries next to nothing (the column's mass is restored to
+    its other leaves, see fit_numeric)."""
+    mass = max(node.count - 2.0 * sigma, 0.0)
+    extent = min(mass / density, node.high - node.low)
     if first:
-        return _Node(node.high - extent, node.high, node.count, final=True)
-    return _Node(node.low, node.low + extent, node.count, final=True)
+        return _Node(node.high - extent, node.high, mass, final=True)
+    return _Node(node.low, node.low + extent, mass, final=True)
 
 
 def _tails(

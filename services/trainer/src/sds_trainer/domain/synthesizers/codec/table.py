@@ -28,7 +28,7 @@ from sds_trainer.domain.synthesizers.base import PUBLIC_METADATA, ColumnSpec
 from sds_trainer.domain.synthesizers.codec import identifier, numeric
 from sds_trainer.domain.synthesizers.codec.categorical import CategoricalDomain, fit_categorical
 from sds_trainer.domain.synthesizers.codec.identifier import IdentifierDomain, fit_identifier
-from sds_trainer.domain.synthesizers.codec.mechanisms import NoiseLevels
+from sds_trainer.domain.synthesizers.codec.mechanisms import CLEAR, NoiseLevels
 from sds_trainer.domain.synthesizers.codec.numeric import NumericDomain, fit_numeric
 from sds_trainer.domain.synthesizers.codec.values import (
     can_hold_missing,
@@ -324,7 +324,7 @@ def _fit_numeric(
         grid=grid,
         decimals=spec.format.decimals if spec.format is not None else None,
         # A missing code only where missing rows stood clear of the noise (post-processing).
-        missing=missing and (noise is None or released.missing_weight >= 2.0 * noise.shape),
+        missing=missing and (noise is None or released.missing_weight >= CLEAR * noise.shape),
         edges=released.edges,
         weights=released.weights,
         atoms=released.atoms,

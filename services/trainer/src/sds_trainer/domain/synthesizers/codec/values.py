@@ -43,12 +43,18 @@ def datetime_series(seconds: npt.NDArray[np.float64], dtype: Any) -> pd.Series[A
     return stamps.astype(target)
 
 
+#: Numbers written with more decimals than this are measurements printed in full (a float's
+#: repr), not values on a grid of their last digit.
+MAX_GRID_DECIMALS = 6
+
+
 def grid_unit(*, kind: str, integer: bool, fmt: ColumnFormat | None) -> tuple[float, bool]:
     """The unit values are handled in, and whether they are whole numbers of it (a grid).
 
     Datetimes: their granularity in seconds (dates: 86,400), else seconds without a grid.
     Numbers: the format's step, else 1 for integers, else ``10^-decimals`` for numbers written
-    with at most that many decimals, else 1 without a grid (binary floats).
+    with at most :data:`MAX_GRID_DECIMALS` decimals, else 1 without a grid (floats printed in
+    full).
     """
     if kind == "datetime":
         if fmt is not None and fmt.granularity_s:
@@ -58,7 +64,7 @@ def grid_unit(*, kind: str, integer: bool, fmt: ColumnFormat | None) -> tuple[fl
         return float(fmt.step), True
     if integer:
         return 1.0, True
-    if fmt is not None and fmt.decimals is not None:
+    if fmt is not None and fmt.decimals is not None and fmt.decimals <= MAX_GRID_DECIMALS:
         return 10.0**-fmt.decimals, True
     return 1.0, False
 
