@@ -1,10 +1,11 @@
 """Routes of ``/generators`` and ``/synthetic-datasets``."""
 
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from sds_common.auth import Identity
 from sds_common.privacy import PolicyLimits
@@ -13,6 +14,7 @@ from sds_gateway.adapters.exports import parquet_as_csv, parquet_in_source_types
 from sds_gateway.adapters.orm import generators, synthetic_datasets
 from sds_gateway.commands import pipeline
 from sds_gateway.domain.access import Need
+from sds_gateway.domain.errors import Conflict
 from sds_gateway.domain.formulas import neutralise_formulas
 from sds_gateway.domain.pagination import DEFAULT_LIMIT, MAX_LIMIT
 from sds_gateway.domain.status import RunStatus
@@ -79,6 +81,37 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
                 what="generator",
             )
         return generator_view(row)
+
+    @api.get(
+        "/generators/{generator_id}/fit-report",
+        tags=["generators"],
+        responses=problem_responses(409),
+        summary="What the training released and chose (the trainer's fit report, JSON)",
+        description=(
+            "The trainer's report of a finished training: the (ε, δ) spent and every "
+            "preprocessing step with how it was covered (public metadata or a DP mechanism and "
+            "its share of ε), what `auto` picked and why (`choice`), and per column how the "
+            "synthetic column is made (`columns`: identifiers regenerated, rows written as "
+            "`(other)` and why, released ranges). Readable by the generator's project."
+        ),
+    )
+    async def fit_report(generator_id: str, user: Annotated[Identity, user_dep]) -> JSONResponse:
+        async with gateway.database.sessions() as session:
+            row, _ = await load_visible(
+                session,
+                generators,
+                row_id=generator_id,
+                user=user,
+                need=Need.READ,
+                what="generator",
+            )
+        key = row["privacy_report_key"]
+        if row["status"] != RunStatus.SUCCEEDED or not key:
+            raise Conflict(
+                f"generator {generator_id} is {row['status']}; its report comes with the model",
+                code="generator_not_ready",
+            )
+        return JSONResponse(json.loads(await gateway.storage.get_bytes(str(key))))
 
     @api.post(
         "/generators/{generator_id}/cancel",
