@@ -113,7 +113,7 @@ class StudioClient:
         self,
         dataset_id: str,
         *,
-        method: str = "dp-ctgan",
+        method: str = "auto",
         epsilon: float | None = 1.0,
         params: dict[str, Any] | None = None,
     ) -> dict[str, Any]:

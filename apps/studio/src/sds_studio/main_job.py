@@ -13,19 +13,27 @@ from rich.table import Table
 
 from sds_studio.client import StudioClient, StudioError
 
+#: (score key, label, whether the evaluator publishes the independent-columns baseline's value).
 HEADLINES = (
-    ("validity", "validity (worst column; 1 = only values a real column could hold)"),
-    ("fidelity", "fidelity (0 to 1, higher is better)"),
-    ("baseline_fidelity", "fidelity of the independent-columns baseline"),
-    ("column_shapes", "column shapes"),
-    ("column_pairs", "column pair trends"),
-    ("utility_tstr_auc", "ML utility: train synthetic, test real (ROC-AUC)"),
-    ("utility_trtr_auc", "ML utility: train real, test real (ROC-AUC)"),
-    ("baseline_utility_tstr_auc", "ML utility: train baseline, test real (ROC-AUC)"),
-    ("dcr_share", "rows closer to training than to holdout (≈0.5 is ideal)"),
-    ("mia_auc", "membership-inference attack AUC (≈0.5 is ideal)"),
-    ("mia_epsilon_lower_bound", "empirical ε lower bound from the attack"),
-    ("exact_copies", "synthetic rows identical to a training row"),
+    ("validity", "validity (worst column; 1 = only values a real column could hold)", False),
+    ("fidelity", "fidelity (0 to 1, higher is better)", True),
+    ("column_shapes", "column shapes", True),
+    ("column_pairs", "column pair trends", True),
+    ("utility_tstr_auc", "ML utility: train synthetic, test real (ROC-AUC)", True),
+    ("utility_tstr_r2", "ML utility: train synthetic, test real (R²)", True),
+    ("utility_trtr_auc", "ML utility: train real, test real (ROC-AUC; the ceiling)", False),
+    ("utility_trtr_r2", "ML utility: train real, test real (R²; the ceiling)", False),
+    ("dcr_share", "rows closer to training than to holdout (≈0.5 is ideal)", False),
+    ("mia_auc", "membership-inference attack AUC (≈0.5 is ideal)", False),
+    ("mia_epsilon_lower_bound", "empirical ε lower bound from the attack", False),
+    ("exact_copies", "synthetic rows identical to a training row", False),
+)
+#: What to try next, on one's own data, with ``make up-embedded`` running (printed at the end).
+NEXT_STEPS = (
+    ("sds upload YOUR_TABLE.csv --target COLUMN", "upload and profile it (prints its id)"),
+    ("sds train DATASET_ID --epsilon 1", "train the recommended method (auto) at ε = 1"),
+    ("sds sample GENERATOR_ID", "sample as many rows as the table (evaluated automatically)"),
+    ("sds download SYNTHETIC_ID --out synthetic.csv", "the rows, written as your file was"),
 )
 
 
@@ -38,6 +46,7 @@ class MainJobOptions:
     epsilon: float
     epochs: int | None
     out: Path
+    method: str = "auto"
 
 
 class MainJob:
@@ -76,11 +85,15 @@ class MainJob:
             f"{dataset.get('train_rows')} for training, the rest held out for evaluation"
         )
         params = {"epochs": opts.epochs} if opts.epochs else {}
-        generator = await self.client.train(dataset["id"], epsilon=opts.epsilon, params=params)
+        generator = await self.client.train(
+            dataset["id"], method=opts.method, epsilon=opts.epsilon, params=params
+        )
         generator = await self._follow_training(generator)
         if generator["status"] != "succeeded":
             self.console.print(f"[red]training {generator['status']}[/]: {generator.get('error')}")
             return None
+        fit = await self.client.call("GET", f"/generators/{generator['id']}/fit-report")
+        self._choice(fit)
         synthetic = await self.client.sample(generator["id"], rows=dataset["n_rows"], seed=0)
         with self.console.status(f"sampling {dataset['n_rows']} rows..."):
             synthetic = await self.client.wait(f"/synthetic-datasets/{synthetic['id']}")
@@ -108,9 +121,9 @@ class MainJob:
 
     async def _follow_training(self, generator: dict[str, Any]) -> dict[str, Any]:
         columns = (
-            TextColumn("[bold]training dp-ctgan"),
+            TextColumn(f"[bold]training {self.options.method}"),
             BarColumn(),
-            TextColumn("epoch {task.completed:.0f}/{task.fields[epochs]}"),
+            TextColumn("step {task.completed:.0f}/{task.fields[epochs]}"),
             TextColumn("ε spent {task.fields[eps]}"),
             TimeElapsedColumn(),
         )
@@ -131,16 +144,40 @@ class MainJob:
 
             return await self.client.wait(f"/generators/{generator['id']}", on_update=update)
 
+    def _choice(self, fit: dict[str, Any]) -> None:
+        """What ``auto`` picked and why, and what the fit says about the columns."""
+        choice = fit.get("choice")
+        if isinstance(choice, dict):
+            self.console.print(f"[bold]auto[/] picked [cyan]{choice.get('method')}[/]:")
+            for reason in choice.get("reasons") or ():
+                self.console.print(f"  - {reason}")
+        for column in fit.get("columns") or ():
+            note = column.get("warning") or column.get("note")
+            if note and (column.get("other_rows") or column.get("warning")):
+                self.console.print(f"  [yellow]{column.get('column')}[/]: {note}")
+
     def _summary(self, result: dict[str, Any], *, seconds: float) -> None:
         generator = result["generator"]
         scores = result["evaluation"].get("scores") or {}
         table = Table(title="Evaluation (synthetic vs real holdout)")
         table.add_column("metric")
-        table.add_column("value", justify="right")
-        for key, label in HEADLINES:
-            if key in scores and scores[key] is not None:
-                table.add_row(label, f"{scores[key]:.3f}")
+        table.add_column("synthetic", justify="right")
+        table.add_column("independent columns", justify="right")
+        for key, label, has_baseline in HEADLINES:
+            value = scores.get(key)
+            if not isinstance(value, int | float):
+                continue
+            baseline = scores.get(f"baseline_{key}") if has_baseline else None
+            table.add_row(
+                label,
+                f"{value:.3f}",
+                f"{baseline:.3f}" if isinstance(baseline, int | float) else "",
+            )
         self.console.print(table)
+        self.console.print(
+            "independent columns: every column sampled on its own from the real rows (not "
+            "private): what the model adds is the difference."
+        )
         eps, delta = generator.get("epsilon"), generator.get("delta")
         self.console.print(
             f"[bold green]differential privacy[/]: ε = {eps:.3f}, δ = {delta:.2e} spent "
@@ -152,3 +189,9 @@ class MainJob:
         self.console.print(f"synthetic data: [cyan]{files['csv']}[/]")
         self.console.print(f"report:         [cyan]{files['report']}[/]")
         self.console.print(f"done in {seconds:.0f} s; results in [cyan]{self.options.out}[/]")
+        self.console.print(
+            "\n[bold]Next, on your own data[/] (start the studio first: [cyan]make up-embedded[/]; "
+            "[cyan]sds schema DATASET_ID[/] shows what you could declare public):"
+        )
+        for command, what in NEXT_STEPS:
+            self.console.print(f"  [cyan]{command}[/]\n      {what}")
