@@ -230,7 +230,9 @@ async def seed(target: Target, workdir: Path) -> Seeded:
         dataset = await client.wait(f"/datasets/{dataset['id']}")
         if dataset["status"] != "ready":
             raise RuntimeError(f"the seed table was not accepted: {dataset.get('error')}")
-        generator = await client.train(dataset["id"], epsilon=1.0, params=TRAIN_PARAMS)
+        generator = await client.train(
+            dataset["id"], method="dp-ctgan", epsilon=1.0, params=TRAIN_PARAMS
+        )
         generator = await client.wait(f"/generators/{generator['id']}")
         if generator["status"] != "succeeded":
             raise RuntimeError(f"the seed generator did not train: {generator.get('error')}")

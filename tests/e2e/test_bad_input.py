@@ -183,7 +183,7 @@ async def test_identifier_column_is_not_modelled(embedded: StudioClient, tmp_pat
     assert dataset["status"] == "ready", dataset
     assert dataset["columns"][0]["kind"] == "identifier"
     params = {"epochs": 1, "batch_size": 160, "public_metadata": E2E_PARAMS["public_metadata"]}
-    generator = await embedded.train(dataset["id"], epsilon=1.0, params=params)
+    generator = await embedded.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=params)
     generator = await embedded.wait(f"/generators/{generator['id']}")
     assert generator["status"] == "succeeded", generator
     synthetic = await embedded.sample(generator["id"], rows=200, seed=3)
@@ -362,7 +362,7 @@ async def test_non_finite_numbers_and_loose_types_are_refused_at_the_door(
         assert "privacy.epsilon" in refused.value.detail
     assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
 
-    generator = await client.train(dataset["id"], epsilon=1.0, params=_SMALL)
+    generator = await client.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=_SMALL)
     generator = await client.wait(f"/generators/{generator['id']}")
     assert generator["status"] == "succeeded", generator
     for rows in ("100", True, 100.0, "1e999"):
@@ -402,7 +402,7 @@ async def test_what_the_trainer_would_refuse_is_refused_before_it_is_queued(
     assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []
     await _assert_budget_untouched(client, dataset["id"])
 
-    generator = await client.train(dataset["id"], epsilon=1.0, params=_SMALL)
+    generator = await client.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=_SMALL)
     generator = await client.wait(f"/generators/{generator['id']}")
     assert generator["status"] == "succeeded", generator
     path = f"/generators/{generator['id']}/samples"
@@ -424,7 +424,10 @@ async def test_sampling_an_unfinished_generator_is_refused(
     client = embedded
     dataset = await _ready_dataset(client, tmp_path)
     generator = await client.train(
-        dataset["id"], epsilon=1.0, params={**_SMALL, "epochs": 500, "batch_size": 20}
+        dataset["id"],
+        method="dp-ctgan",
+        epsilon=1.0,
+        params={**_SMALL, "epochs": 500, "batch_size": 20},
     )
     await client.call("POST", f"/generators/{generator['id']}/cancel")
     generator = await client.wait(f"/generators/{generator['id']}")
@@ -456,7 +459,7 @@ async def test_uploading_the_same_file_again_does_not_reset_the_budget(
         return ready
 
     first = await upload()
-    generator = await client.train(first["id"], epsilon=4.0, params=_SMALL)
+    generator = await client.train(first["id"], method="dp-ctgan", epsilon=4.0, params=_SMALL)
     generator = await client.wait(f"/generators/{generator['id']}")
     assert generator["status"] == "succeeded", generator
     spent = generator["epsilon"]
@@ -469,7 +472,7 @@ async def test_uploading_the_same_file_again_does_not_reset_the_budget(
         assert budget["totals"]["remaining_epsilon"] == pytest.approx(5.0 - spent)
         assert {e["dataset_id"] for e in budget["entries"]} == {first["id"]}
         with pytest.raises(StudioError) as refused:
-            await client.train(again["id"], epsilon=2.0, params=_SMALL)
+            await client.train(again["id"], method="dp-ctgan", epsilon=2.0, params=_SMALL)
         assert (refused.value.status, refused.value.code) == (422, "budget_exhausted")
 
     # New extracts of one population, linked by their owner, share that source's ledger.
@@ -478,7 +481,7 @@ async def test_uploading_the_same_file_again_does_not_reset_the_budget(
         extracts.append(tmp_path / f"extract-{seed}.csv")
         pd.read_csv(ADULT).sample(n=300, random_state=seed).to_csv(extracts[-1], index=False)
     older = await upload("adult cohort", extracts[0])
-    trained = await client.train(older["id"], epsilon=1.0, params=_SMALL)
+    trained = await client.train(older["id"], method="dp-ctgan", epsilon=1.0, params=_SMALL)
     trained = await client.wait(f"/generators/{trained['id']}")
     assert trained["status"] == "succeeded", trained
     newer = await upload("adult cohort", extracts[1])

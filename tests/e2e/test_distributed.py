@@ -108,7 +108,7 @@ async def test_upload_train_sample_evaluate_distributed(
     assert dataset["train_rows"] == E2E_ROWS - round(E2E_ROWS * 0.2)
 
     params = {**E2E_PARAMS, "epochs": EPOCHS}
-    generator = await client.train(dataset["id"], epsilon=1.0, params=params)
+    generator = await client.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=params)
     assert generator["status"] == "queued"
     epochs: list[int] = []
     generator = await client.wait(
@@ -166,7 +166,7 @@ async def test_killed_trainer_resumes_from_its_checkpoint_and_charges_once(
 ) -> None:
     dataset = await _ready_dataset(client, _sample(CRASH_ROWS, tmp_path / "crash.csv"), stack)
     params = {**E2E_PARAMS, "epochs": CRASH_EPOCHS, "batch_size": 160}
-    generator = await client.train(dataset["id"], epsilon=1.0, params=params)
+    generator = await client.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=params)
     generator_id = generator["id"]
 
     streamed: list[dict[str, Any]] = []

@@ -85,7 +85,7 @@ async def _ready_dataset(client: StudioClient, tmp_path: Path) -> str:
 
 async def _train(client: StudioClient, dataset_id: str, *, epochs: int) -> str:
     params = {**E2E_PARAMS, "epochs": epochs, "batch_size": 160}
-    generator = await client.train(dataset_id, epsilon=1.0, params=params)
+    generator = await client.train(dataset_id, method="dp-ctgan", epsilon=1.0, params=params)
     return str(generator["id"])
 
 

@@ -36,7 +36,7 @@ async def test_upload_train_sample_evaluate(
     assert dataset["n_rows"] == E2E_ROWS
     assert dataset["train_rows"] == E2E_ROWS - round(E2E_ROWS * 0.2)
 
-    generator = await client.train(dataset["id"], epsilon=1.0, params=E2E_PARAMS)
+    generator = await client.train(dataset["id"], method="dp-ctgan", epsilon=1.0, params=E2E_PARAMS)
     assert generator["status"] == "queued"
     epochs: list[int] = []
     generator = await client.wait(
@@ -158,7 +158,7 @@ async def test_unsafe_privacy_settings_are_refused_and_spend_nothing(
     dataset = await _ready_dataset(client, small_adult)
     # The trainer's policy runs at the door: refused before anything is queued.
     with pytest.raises(StudioError) as refused:
-        await client.train(dataset["id"], epsilon=50.0, params=E2E_PARAMS)
+        await client.train(dataset["id"], method="dp-ctgan", epsilon=50.0, params=E2E_PARAMS)
     assert (refused.value.status, refused.value.code) == (422, "invalid_privacy")
     assert "policy cap" in refused.value.detail
     assert (await client.get(f"/generators?dataset_id={dataset['id']}"))["items"] == []

@@ -74,7 +74,7 @@ def flow() -> list[tuple[Any, dict[str, Any]]]:
                 generator_id=G,
                 dataset_id=D,
                 method="dp-ctgan",
-                privacy=PrivacySpec(epsilon=3.0, delta=1e-6),
+                privacy=PrivacySpec(epsilon=3.0, delta=1e-6, preprocessing_epsilon_share=0.1),
             ),
             user,
         ),

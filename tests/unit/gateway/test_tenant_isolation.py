@@ -160,11 +160,14 @@ async def _alice_owns_everything(gw: Harness) -> Tenant:
     assert created.status_code == 202, created.text
     generator_id = created.json()["id"]
     generator, dataset = uuid.UUID(generator_id), uuid.UUID(dataset_id)
+    fit_report = f"models/{generator_id}/privacy.json"
+    await gw.storage.put_bytes(fit_report, b'{"epsilon": 2.9}')
     await gw.publish(
         ModelTrained(
             generator_id=generator,
             dataset_id=dataset,
             model_key=f"models/{generator_id}/model.pt",
+            privacy_report_key=fit_report,
             method="dp-ctgan",
             epsilon=2.9,
             delta=1e-6,

@@ -354,3 +354,42 @@ def test_state_round_trips() -> None:
     codec, _ = _fit(frame, specs)
     again = TableCodec.from_state(codec.to_state())
     assert again == codec
+
+
+@pytest.mark.parametrize("frequencies", [True, False])
+def test_a_declared_list_keeps_an_other_bucket_only_for_rows_really_outside_it(
+    frequencies: bool,
+) -> None:
+    rng = np.random.default_rng(8)
+    colour = rng.choice(["red", "green", "blue"], 5000).astype(object)
+    spec = ColumnSpec("colour", "categorical", categories=("blue", "green", "red"), nullable=False)
+    complete = pd.DataFrame({"colour": pd.array(colour, dtype="string")})
+    colour[:1000] = "violet"  # a value the owner's list left out, on 20 % of the rows
+    partial = pd.DataFrame({"colour": pd.array(colour, dtype="string")})
+    found: list[bool] = []
+    charges: list[tuple[str, str, bool]] = []
+    for frame in (complete, partial):
+        charges.clear()
+        codec = TableCodec.fit(
+            frame,
+            [spec],
+            noise=NOISE,
+            threshold_delta=1e-9,
+            rng=np.random.default_rng(2),
+            charge=lambda column, statistic, thresholded: charges.append(
+                (column, statistic, thresholded)
+            ),
+            frequencies=frequencies,
+        )
+        [domain] = codec.domains
+        assert isinstance(domain, CategoricalDomain)
+        assert domain.categories == ["blue", "green", "red"]
+        statistic = "frequencies" if frequencies else "other count"
+        assert charges == [("colour", statistic, False)]
+        assert len(domain.counts) == (domain.size if frequencies else 0)
+        decoded = domain.decode(domain.encode(frame["colour"]))
+        assert decoded.notna().all()
+        found.append(domain.other)
+    # A complete list is the whole domain: no (other) sampled out of noise. Rows outside a
+    # partial one come back under the visible label.
+    assert found == [False, True]

@@ -181,11 +181,11 @@ def test_declared_metadata_costs_no_preprocessing_budget() -> None:
     ]
     model, report = _fit("mst", table, specs, make_budget())
     # Only the age shape histograms are data-dependent: level 0 on the declared range and
-    # its refinements (no atoms for integer columns); and whether colour, whose schema allows
-    # missing cells, really has them (one count).
+    # its refinements (no atoms for integer columns); and whether colour really has rows
+    # outside its declared list or missing cells (its schema allows them): one histogram.
     assert [(s.column, s.statistic) for s in report.preprocessing_steps if s.epsilon > 0] == [
         *(("age", f"shape (level {level})") for level in range(5)),
-        ("colour", "missing count"),
+        ("colour", "other and missing counts"),
     ]
     assert report.threshold_delta == 0.0
     # A value outside the declared set ("one-of-a-kind") falls into the visible other bucket.

@@ -226,20 +226,10 @@ def fit_categorical(
         domain.counts = [*known, rest, *released.public]
     elif frequencies:
         charge("frequencies", False)
-        codes = domain.encode(series)
-        noisy = public_counts(codes, n_codes=domain.size, sigma=counts_sigma, rng=rng)
-        domain.counts = [float(c) for c in noisy]
-    elif missing:
-        # A public domain needs no release, but whether the column is really missing somewhere
-        # does: one count (present rows add to nothing), so the check below can read it.
-        charge("missing count", False)
-        noisy = public_counts(
-            np.asarray([0] * int(mask.sum()), dtype=np.int64),
-            n_codes=1,
-            sigma=counts_sigma,
-            rng=rng,
-        )
-        missing_count = float(noisy[0])
+        _release_frequencies(domain, series, sigma=counts_sigma, rng=rng)
+    elif missing or other:
+        charge(_counts_statistic(other=other, missing=missing), False)
+        missing_count = _test_public_domain(domain, series, sigma=counts_sigma, rng=rng)
     if released is not None and sigma is not None and rest < CLEAR * sigma:
         # Every value the rows hold was released (what is left over is noise): no bucket.
         domain.other = False
@@ -254,3 +244,45 @@ def fit_categorical(
             domain.missing = False
             domain.counts = domain.counts[:-1]
     return domain
+
+
+def _release_frequencies(
+    domain: CategoricalDomain, series: pd.Series[Any], *, sigma: float | None, rng: Any
+) -> None:
+    """Release a noisy count of every code of a public domain (its other bucket goes where no
+    row stands clear outside the declared list, see :func:`_test_public_domain`)."""
+    codes = domain.encode(series)
+    noisy = public_counts(codes, n_codes=domain.size, sigma=sigma, rng=rng)
+    domain.counts = [float(c) for c in noisy]
+    other = domain.other_code
+    if other is not None and sigma is not None and domain.counts[other] < CLEAR * sigma:
+        domain.other = False
+        del domain.counts[other]
+
+
+def _test_public_domain(
+    domain: CategoricalDomain, series: pd.Series[Any], *, sigma: float | None, rng: Any
+) -> float:
+    """Test a public domain's other bucket and missing code against the data; return the
+    released missing count.
+
+    A public domain needs no release, but whether rows really fall outside a declared list, or
+    are really missing somewhere, does: one histogram of those two counts (a row is in at most
+    one; rows inside the list add to nothing). Where no row stands clear outside the declared
+    list, the bucket goes: the list is the column's whole domain (the few rows outside, if any,
+    take its first value). The missing count is read by the caller's check.
+    """
+    codes = domain.encode(series)
+    parts = [c for c in (domain.other_code, domain.missing_code) if c is not None]
+    picked = np.concatenate([np.full(int((codes == c).sum()), i) for i, c in enumerate(parts)])
+    noisy = public_counts(picked.astype(np.int64), n_codes=len(parts), sigma=sigma, rng=rng)
+    if domain.other and sigma is not None and float(noisy[0]) < CLEAR * sigma:
+        domain.other = False
+    return float(noisy[-1]) if domain.missing else 0.0
+
+
+def _counts_statistic(*, other: bool, missing: bool) -> str:
+    """Name of the charged histogram of a public domain's other and missing counts."""
+    if other and missing:
+        return "other and missing counts"
+    return "other count" if other else "missing count"

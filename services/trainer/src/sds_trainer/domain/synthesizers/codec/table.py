@@ -77,7 +77,10 @@ def plan(specs: Sequence[ColumnSpec], *, frequencies: bool) -> HistogramPlan:
             thresholded += identifier.HISTOGRAMS
         elif spec.kind in DISCRETE_KINDS:
             public = spec.kind == "boolean" or spec.categories is not None
-            histograms += 1 if not public or frequencies or spec.nullable else 0
+            # A declared list (not a target's classes) has an other bucket to test.
+            listed = spec.kind != "boolean" and spec.categories_origin != "target"
+            other = spec.categories is not None and listed
+            histograms += 1 if not public or frequencies or spec.nullable or other else 0
             thresholded += int(not public)
     return HistogramPlan(histograms=histograms, thresholded=thresholded)
 
