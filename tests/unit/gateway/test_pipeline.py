@@ -217,7 +217,8 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         sample = await gw.call("POST", f"/api/v1/generators/{generator_id}/samples", json={})
         assert sample.status_code == 202, sample.text
         synthetic = sample.json()
-        assert synthetic["rows_requested"] == 80  # the dataset's training rows
+        # As many rows as the uploaded table (100), not only its training part (80).
+        assert synthetic["rows_requested"] == 100
         evaluation_id = str(evaluation_id_for(uuid.UUID(synthetic["id"])))
         assert synthetic["evaluation_id"] == evaluation_id
         queued = (await gw.call("GET", f"/api/v1/evaluations/{evaluation_id}")).json()

@@ -151,9 +151,12 @@ async def get_job(session: AsyncSession, user: Identity, *, job_id: str) -> Job:
 
 
 async def privacy_budget(
-    session: AsyncSession, user: Identity, *, dataset_id: str
+    session: AsyncSession, user: Identity, *, dataset_id: str, budget_epsilon: float
 ) -> PrivacyBudget:
-    """The dataset's budget ledger as the trainer reported it, with totals."""
+    """The dataset's budget ledger as the trainer reported it, with totals.
+
+    ``budget_epsilon`` is the dataset's total: what remains while the ledger has no entry yet.
+    """
     await load_visible(
         session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
     )
@@ -180,10 +183,14 @@ async def privacy_budget(
         )
         for row in rows
     ]
-    return PrivacyBudget(dataset_id=dataset_id, entries=entries, totals=_totals(entries))
+    return PrivacyBudget(
+        dataset_id=dataset_id,
+        entries=entries,
+        totals=_totals(entries, budget_epsilon=budget_epsilon),
+    )
 
 
-def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
+def _totals(entries: list[LedgerEntry], *, budget_epsilon: float) -> BudgetTotals:
     settled = {e.generator_id for e in entries if e.entry in ("spent", "released")}
     reserved: dict[str, float] = {}
     for entry in entries:
@@ -193,8 +200,16 @@ def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
     return BudgetTotals(
         spent_epsilon=sum(e.epsilon for e in entries if e.entry == "spent"),
         reserved_epsilon=sum(reserved.values()),
-        remaining_epsilon=by_time[-1].remaining_epsilon if by_time else None,
+        remaining_epsilon=_remaining(by_time, budget_epsilon=budget_epsilon),
     )
+
+
+def _remaining(by_time: list[LedgerEntry], *, budget_epsilon: float) -> float:
+    """What the trainer last reported as left; the whole budget before its first entry."""
+    for entry in reversed(by_time):
+        if entry.remaining_epsilon is not None:
+            return entry.remaining_epsilon
+    return budget_epsilon
 
 
 async def validate_privacy(
@@ -214,10 +229,11 @@ async def validate_privacy(
     )
     if row["status"] == DatasetStatus.DELETED:
         raise NotFound("dataset not found")
-    remaining = (
-        await privacy_budget(session, user, dataset_id=request.dataset_id)
+    remaining_epsilon = (
+        await privacy_budget(
+            session, user, dataset_id=request.dataset_id, budget_epsilon=budget_epsilon
+        )
     ).totals.remaining_epsilon
-    remaining_epsilon = budget_epsilon if remaining is None else remaining
     train_rows: int | None = row["train_rows"]
     epsilon, delta = request.privacy.epsilon, request.privacy.delta
     reasons: list[str] = []
