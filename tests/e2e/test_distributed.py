@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import secrets
 import socket
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -30,6 +32,7 @@ from sds_common.auth import signed_headers
 from sds_common.db import create_engine
 from sds_common.events import Envelope, topics
 from sds_studio.client import StudioClient, StudioError
+from sds_studio.credentials import local_stack_secret
 from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
 from tests.conftest import S3Server
 from tests.e2e.conftest import ADULT, E2E_PARAMS, E2E_ROWS
@@ -107,7 +110,14 @@ def _drop_namespace(stack: DistributedStack) -> None:
 
 
 @pytest.fixture(scope="module")
+def stack_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The data folder holding the stack's secret (`make up-distributed` uses SDS_DATA_DIR)."""
+    return tmp_path_factory.mktemp("sds")
+
+
+@pytest.fixture(scope="module")
 def stack(
+    stack_data_dir: Path,
     kafka_bootstrap: str,
     postgres_dsn: str,
     redis_url: str,
@@ -127,7 +137,8 @@ def stack(
         namespace=f"e2e{uuid.uuid4().hex[:10]}",
         port_offset=_free_port_offset(),
         log_dir=tmp_path_factory.mktemp("distributed-logs"),
-        auth_secret=secrets.token_hex(32),
+        # As `make up-distributed` does: the secret of a data folder, where the CLI finds it.
+        auth_secret=local_stack_secret({"SDS_DATA_DIR": str(stack_data_dir)}),
         audit_signing_key=secrets.token_hex(32),
         # A killed trainer's job is claimed again after 5 s instead of a minute.
         extra_env={"SDS_JOBS_LEASE_S": "5", "SDS_TRAINER_THREADS": "1", "SDS_LOG_LEVEL": "INFO"},
@@ -473,3 +484,28 @@ async def test_audit_and_llm_entry_points_refuse_replays_and_duplicated_headers(
         async with asyncio.timeout(60):
             while not await refusals_of(service):
                 await asyncio.sleep(0.5)
+
+
+async def test_the_cli_works_against_the_stack_as_the_readme_shows(
+    stack: DistributedStack, stack_data_dir: Path, tmp_path: Path
+) -> None:
+    """`sds upload` with no secret given: it reads the one the stack was started with."""
+    table = _sample(CRASH_ROWS, tmp_path / "cli.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDS_")}
+    env.update(SDS_URL=stack.gateway_url, SDS_DATA_DIR=str(stack_data_dir))
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("sds")),
+        "upload",
+        str(table),
+        "--target",
+        "income",
+        "--wait",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=240)
+    assert process.returncode == 0, (out + err).decode()
+    dataset = json.loads(out)
+    assert (dataset["status"], dataset["n_rows"]) == ("ready", CRASH_ROWS)

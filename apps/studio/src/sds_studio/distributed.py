@@ -25,6 +25,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from sds_studio.credentials import local_stack_secret
+
 SERVICES: Mapping[str, int] = {
     "gateway": 8000,
     "datasets": 8001,
@@ -240,7 +242,10 @@ def main() -> None:
     env_file = Path(".services/env")
     if not env_file.exists():
         sys.exit("no .services/env: start the servers first with `make services`")
-    stack = DistributedStack(infra=Infrastructure.from_env(read_env_file(env_file)))
+    # The secret in SDS_DATA_DIR/secrets (created once), where the `sds` CLI looks for it.
+    stack = DistributedStack(
+        infra=Infrastructure.from_env(read_env_file(env_file)), auth_secret=local_stack_secret()
+    )
     with stack:
         print(f"distributed stack ready: gateway at {stack.gateway_url} (logs in {stack.log_dir})")  # noqa: T201
         with contextlib.suppress(KeyboardInterrupt):
