@@ -10,9 +10,10 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
+from sds_common.auth import KeyAccess, KeyScope, signed_headers
 from sds_common.events import AccountDeleted, Envelope, ProjectMembershipChanged
 from tests.unit.audit.flow import PROJECT, G
-from tests.unit.audit.harness import AuditHarness, deliver_flow, running_audit
+from tests.unit.audit.harness import ADMIN, SECRET, AuditHarness, deliver_flow, running_audit
 
 REPORTS = (
     f"/api/v1/audit/generators/{G}/privacy-report",
@@ -86,3 +87,28 @@ async def test_a_removed_member_or_deleted_account_reads_nothing(tmp_path: Path)
         await audit.deliver(late)
         await audit.until_count(count + 2)
         assert await _statuses(audit, CAROL) == [404, 404]
+
+
+async def test_an_api_key_reads_the_reports_of_its_own_project_only(tmp_path: Path) -> None:
+    async with running_audit(tmp_path) as audit:
+        await deliver_flow(audit)
+        await _membership(audit, "bob", "viewer")
+
+        async def status(project: str, user: tuple[str, str, str]) -> int:
+            scope = KeyScope(key_id=str(uuid.uuid4()), project_id=project, access=KeyAccess.READ)
+            headers = signed_headers(
+                SECRET,
+                method="GET",
+                path=REPORTS[0],
+                user_id=user[0],
+                email=user[1],
+                role=user[2],
+                scope=scope,
+            )
+            return (await audit.client.get(REPORTS[0], headers=headers)).status_code
+
+        assert await status(PROJECT, BOB) == 200
+        # Out of its scope, even a member's key sees nothing; an admin's key is no admin.
+        await _membership(audit, "bob", "viewer", project=(other := str(uuid.uuid4())))
+        assert await status(other, BOB) == 404
+        assert await status(other, ADMIN) == 404
