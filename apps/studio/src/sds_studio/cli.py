@@ -162,11 +162,11 @@ def _client(url: str, data_dir: Path) -> StudioClient:
 
 
 def _run(url: str, data_dir: Path, action: Callable[[StudioClient], Awaitable[Any]]) -> None:
-    configure_logging(
-        Settings(service_name="sds-cli", log_format="console", log_level="INFO"),
-        path=data_dir / "logs" / "cli.log",
-        exclusive=True,
-    )
+    settings = Settings(service_name="sds-cli", log_format="console", log_level="INFO")
+    try:
+        configure_logging(settings, path=data_dir / "logs" / "cli.log", exclusive=True)
+    except OSError:  # a data folder we may not write to: the terminal then gets warnings only
+        configure_logging(settings.model_copy(update={"log_level": "WARNING"}), exclusive=True)
 
     async def go() -> Any:
         async with _client(url, data_dir) as client:
@@ -176,6 +176,12 @@ def _run(url: str, data_dir: Path, action: Callable[[StudioClient], Awaitable[An
         result = asyncio.run(go())
     except StudioError as exc:
         notes.print(f"[red]error[/]: {exc.detail} ({exc.status} {exc.code})")
+        raise typer.Exit(code=1) from exc
+    except httpx.TransportError as exc:
+        notes.print(
+            f"[red]error[/]: no gateway answers at {url} ({type(exc).__name__}); start one with "
+            "`sds up` (or `make up-embedded`), or point SDS_URL at yours"
+        )
         raise typer.Exit(code=1) from exc
     if result is not None:
         console.print_json(data=result)
