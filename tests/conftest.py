@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import sys
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +20,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+
+# Triton stays out of the test process. torch imports it, when installed, the first time an
+# optimizer is built (torch._dynamo), only for torch.compile, which nothing here uses; at the end
+# of a long pytest run libtriton's nanobind module is not freed, and nanobind then printed a
+# report of hundreds of "leaked" instances, types and functions after pytest's summary. With
+# `triton` unimportable torch takes it as absent (as on a machine without it), so the report
+# cannot appear. The processes that tests start (services, `sds demo`) import it as usual.
+sys.modules.setdefault("triton", None)
 
 ROOT = Path(__file__).resolve().parents[1]
 HOW_TO_START = "start them with `make services` (or set SDS_TEST_KAFKA/POSTGRES/REDIS/S3)"

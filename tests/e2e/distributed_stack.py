@@ -17,6 +17,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -27,6 +28,7 @@ from sqlalchemy import text
 
 from sds_common.db import create_engine
 from sds_common.events import Envelope
+from sds_studio.credentials import local_stack_secret
 from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
 from tests.conftest import S3Server
 from tests.support.outages import PrivateKafka, TcpProxy, kafka_jars
@@ -39,6 +41,8 @@ class DistributedRig:
     stack: DistributedStack
     kafka: PrivateKafka
     database: TcpProxy
+    #: The data folder holding the stack's secret (`make up-distributed` uses SDS_DATA_DIR).
+    data_dir: Path
 
 
 def _free_port_offset() -> int:
@@ -116,6 +120,7 @@ def distributed_rig(
     kafka = PrivateKafka(tmp_path_factory.mktemp("kafka"), jars=jars)
     kafka.start()
     dsn = urlsplit(postgres_dsn)
+    data_dir = tmp_path_factory.mktemp("sds")
     with TcpProxy(dsn.hostname or "127.0.0.1", dsn.port or 5432) as database:
         proxied = dsn._replace(netloc=f"{dsn.username}:{dsn.password}@127.0.0.1:{database.port}")
         distributed = DistributedStack(
@@ -130,7 +135,8 @@ def distributed_rig(
             namespace=f"e2e{uuid.uuid4().hex[:10]}",
             port_offset=_free_port_offset(),
             log_dir=tmp_path_factory.mktemp("distributed-logs"),
-            auth_secret=secrets.token_hex(32),
+            # As `make up-distributed` does: the secret of a data folder, where the CLI finds it.
+            auth_secret=local_stack_secret({"SDS_DATA_DIR": str(data_dir)}),
             audit_signing_key=secrets.token_hex(32),
             # A killed trainer's job is claimed again after 5 s instead of a minute.
             extra_env={
@@ -141,7 +147,9 @@ def distributed_rig(
         )
         try:
             distributed.start(timeout_s=240.0)
-            yield DistributedRig(stack=distributed, kafka=kafka, database=database)
+            yield DistributedRig(
+                stack=distributed, kafka=kafka, database=database, data_dir=data_dir
+            )
         finally:
             distributed.stop()
             database.restore()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -43,6 +45,12 @@ EPOCHS = 3
 def stack(distributed_rig: DistributedRig) -> DistributedStack:
     """The six services (see ``tests.e2e.distributed_stack``)."""
     return distributed_rig.stack
+
+
+@pytest.fixture(scope="module")
+def stack_data_dir(distributed_rig: DistributedRig) -> Path:
+    """The data folder holding the stack's secret, where the CLI finds it."""
+    return distributed_rig.data_dir
 
 
 @pytest.fixture
@@ -373,3 +381,28 @@ async def test_audit_and_llm_entry_points_refuse_replays_and_duplicated_headers(
         async with asyncio.timeout(60):
             while not await refusals_of(service):
                 await asyncio.sleep(0.5)
+
+
+async def test_the_cli_works_against_the_stack_as_the_readme_shows(
+    stack: DistributedStack, stack_data_dir: Path, tmp_path: Path
+) -> None:
+    """`sds upload` with no secret given: it reads the one the stack was started with."""
+    table = _sample(CRASH_ROWS, tmp_path / "cli.csv")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SDS_")}
+    env.update(SDS_URL=stack.gateway_url, SDS_DATA_DIR=str(stack_data_dir))
+    process = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).with_name("sds")),
+        "upload",
+        str(table),
+        "--target",
+        "income",
+        "--wait",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), timeout=240)
+    assert process.returncode == 0, (out + err).decode()
+    dataset = json.loads(out)
+    assert (dataset["status"], dataset["n_rows"]) == ("ready", CRASH_ROWS)

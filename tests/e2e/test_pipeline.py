@@ -83,6 +83,12 @@ async def test_upload_train_sample_evaluate(
     assert "Clipping norm" in html
 
     await _assert_the_audit_trail(embedded_admin, generator, evaluation)
+    # The project's owner reads its generator's model card (the log itself stays admin-only).
+    card = await client.get(f"/audit/generators/{generator['id']}/model-card")
+    assert card["generator_id"] == generator["id"]
+    with pytest.raises(StudioError) as refused:
+        await client.get("/audit/events")
+    assert refused.value.status == 403
 
 
 #: A DP generator's life as the audit log records it, in causal order. A budget release

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import io
 import logging
+import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 
 import orjson
 import pytest
@@ -189,6 +192,59 @@ def test_configure_logging_is_idempotent(log_output: io.StringIO) -> None:
 
     assert log_output.getvalue() == ""
     assert len(_lines(second)) == 1
+
+
+@contextmanager
+def _root_restored() -> Iterator[None]:
+    """Let a test configure the root logger, then put back what it had."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            if handler not in handlers:
+                handler.close()
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+
+
+def test_a_warning_is_one_log_record_at_warning_level() -> None:
+    buffer = io.StringIO()
+    # Inside the test body: pytest restores warnings.showwarning after each test phase.
+    with _root_restored(), warnings.catch_warnings():
+        configure_logging(Settings(service_name="svc-under-test"), stream=buffer)
+        warnings.simplefilter("always")
+        warnings.warn("Optimal order is the largest alpha.", UserWarning, stacklevel=1)
+
+    [line] = _lines(buffer)
+    assert line["level"] == "WARNING"
+    assert line["logger"] == "py.warnings"
+    assert line["message"] == "UserWarning: Optimal order is the largest alpha."
+    assert line["warning_category"] == "UserWarning"
+    assert str(line["warning_location"]).startswith(f"{__file__}:")
+
+
+def test_a_log_file_keeps_the_terminal_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "logs" / "demo.log"
+    with _root_restored(), warnings.catch_warnings():
+        configure_logging(Settings(log_format="console"), path=path)
+        warnings.simplefilter("always")
+        logging.getLogger("sds.test").warning("disk almost full")
+        warnings.warn("a library's notice", RuntimeWarning, stacklevel=1)
+
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == ""
+    text = path.read_text()
+    assert "WARNING  sds.test: disk almost full" in text
+    assert "WARNING  py.warnings: RuntimeWarning: a library's notice" in text
+    with pytest.raises(ValueError, match="not both"):
+        configure_logging(Settings(), stream=io.StringIO(), path=path)
 
 
 def test_configure_logging_rejects_unknown_format() -> None:

@@ -43,7 +43,7 @@ def _make_n(target: str, *, home: Path, extra: dict[str, str] | None = None) -> 
     return done.stdout.strip().splitlines()[-1]
 
 
-@pytest.mark.parametrize("target", ["demo", "test"])
+@pytest.mark.parametrize("target", ["demo", "test", "up-embedded", "up-distributed"])
 def test_make_finds_a_user_install_that_is_not_on_path(tmp_path: Path, target: str) -> None:
     uv = _fake_uv(tmp_path / ".local" / "bin")
     assert str(uv.parent) not in FRESH_PATH.split(":")

@@ -28,7 +28,7 @@ from sds_common.events import (
 from sds_common.events.datasets import ColumnSummary
 
 D, G, G2, S, E, X = (uuid.uuid4() for _ in range(6))
-PROJECT = "project-1"
+PROJECT = "3f6c1a52-8d0e-4b7a-9c21-5e4f0d7b8a69"  # as the gateway writes a project id
 #: The ledger the trainer charged: the uploaded file's bytes (its SHA-256).
 LEDGER = "sha256:" + "0" * 64
 

@@ -25,7 +25,7 @@ from sds_common.events import (
     TrainingStarted,
 )
 from sds_common.ids import evaluation_id_for
-from tests.unit.gateway.harness import Harness, profiled, running_gateway
+from tests.unit.gateway.harness import DATASET_ROWS, Harness, profiled, running_gateway
 
 
 async def _generator(gw: Harness) -> tuple[str, str, str]:
@@ -223,7 +223,8 @@ async def test_samples_evaluation_download_and_budget(tmp_path: Path) -> None:
         sample = await gw.call("POST", f"/api/v1/generators/{generator_id}/samples", json={})
         assert sample.status_code == 202, sample.text
         synthetic = sample.json()
-        assert synthetic["rows_requested"] == 1000  # the dataset's training rows
+        # As many rows as the uploaded table (1250), not only its training part (1000).
+        assert synthetic["rows_requested"] == DATASET_ROWS
         evaluation_id = str(evaluation_id_for(uuid.UUID(synthetic["id"])))
         assert synthetic["evaluation_id"] == evaluation_id
         queued = (await gw.call("GET", f"/api/v1/evaluations/{evaluation_id}")).json()

@@ -34,6 +34,8 @@ class StudioClient:
         email: their email.
         role: ``user`` or ``admin``.
         timeout_s: per-request timeout.
+        transport: how requests reach the gateway (default: the network; tests pass an
+            in-process ASGI transport).
     """
 
     def __init__(
@@ -45,10 +47,11 @@ class StudioClient:
         email: str = "local-user@localhost",
         role: str = "user",
         timeout_s: float = 60.0,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self._secret = secret
         self._user_id, self._email, self._role = user_id, email, role
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+        self._http = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
 
     async def __aenter__(self) -> StudioClient:
         return self

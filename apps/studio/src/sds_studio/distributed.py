@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from sds_studio.credentials import local_stack_secret
+
 #: Where service logs go when neither ``--log-dir`` nor ``SDS_DISTRIBUTED_LOG_DIR`` says.
 DEFAULT_LOG_DIR = Path(".services/distributed")
 #: The signals that stop the stack.
@@ -329,7 +331,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     env_file = Path(".services/env")
     if not env_file.exists():
         sys.exit("no .services/env: start the servers first with `make services`")
-    stack = DistributedStack(infra=Infrastructure.from_env(read_env_file(env_file)), log_dir=folder)
+    # The secret in SDS_DATA_DIR/secrets (created once), where the `sds` CLI looks for it.
+    stack = DistributedStack(
+        infra=Infrastructure.from_env(read_env_file(env_file)),
+        log_dir=folder,
+        auth_secret=local_stack_secret(),
+    )
     signum = run_until_signalled(stack)
     print(f"stopped every service ({signal.Signals(signum).name})", flush=True)  # noqa: T201
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from sds_audit.adapters.orm import audit_log, audit_refs
+from sds_audit.domain.access import MEMBERSHIP_EVENTS
 from sds_audit.domain.chain import ChainRecord, as_utc, canonical_time
 from sds_audit.domain.records import ID_FIELDS
 from sds_common.db import Database
@@ -101,6 +102,36 @@ def _csv_lines(rows: Iterable[Iterable[Any]]) -> bytes:
     writer = csv.writer(sink, lineterminator="\n")
     writer.writerows(rows)
     return sink.getvalue().encode()
+
+
+# ---------------------------------------------------------------- who may read what
+
+
+async def generator_project(session: AsyncSession, generator_id: str) -> str | None:
+    """The project a generator's records name (None: no record of it names one)."""
+    seqs = select(audit_refs.c.seq).where(
+        audit_refs.c.ref_type == "generator", audit_refs.c.ref_id == generator_id
+    )
+    project: str | None = await session.scalar(
+        select(audit_log.c.project_id)
+        .where(audit_log.c.seq.in_(seqs), audit_log.c.project_id.is_not(None))
+        .order_by(audit_log.c.seq)
+        .limit(1)
+    )
+    return project
+
+
+async def membership_records(session: AsyncSession, *, user_id: str) -> list[ChainRecord]:
+    """Every membership change and account deletion of ``user_id``, in log order."""
+    seqs = select(audit_refs.c.seq).where(
+        audit_refs.c.ref_type == ID_FIELDS["user_id"], audit_refs.c.ref_id == user_id
+    )
+    result = await session.execute(
+        select(*audit_log.c)
+        .where(audit_log.c.seq.in_(seqs), audit_log.c.event_type.in_(MEMBERSHIP_EVENTS))
+        .order_by(audit_log.c.seq)
+    )
+    return [ChainRecord._make(row) for row in result]
 
 
 # ---------------------------------------------------------------- generator trails

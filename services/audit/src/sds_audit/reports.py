@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sds_audit import handlers, queries
+from sds_audit.domain.access import role_in
 from sds_audit.domain.compliance import (
     Integrity,
     ModelCard,
@@ -15,6 +16,7 @@ from sds_audit.domain.compliance import (
 from sds_audit.domain.model_card import model_card
 from sds_audit.domain.report import GeneratorHistory, generator_history
 from sds_audit.handlers import AuditLog
+from sds_common.auth import Identity, KeyIdentity
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,24 @@ class Evidence:
 
     history: GeneratorHistory
     integrity: Integrity
+
+
+async def may_read(audit: AuditLog, user: Identity, generator_id: str) -> bool:
+    """Whether ``user`` may read the generator's privacy report and model card.
+
+    Admins may read every one; anyone else only those of a project they are a member of (in
+    any role), as the log's membership records say. An API key acts as its creator inside its
+    one project, never as an admin.
+    """
+    scope = user.scope.project_id if isinstance(user, KeyIdentity) else None
+    if user.is_admin and scope is None:
+        return True
+    async with audit.database.sessions() as session:
+        project_id = await queries.generator_project(session, generator_id)
+        if project_id is None or scope not in (None, project_id):
+            return False
+        records = await queries.membership_records(session, user_id=user.user_id)
+    return role_in(project_id, records) is not None
 
 
 async def evidence(audit: AuditLog, generator_id: str) -> Evidence | None:

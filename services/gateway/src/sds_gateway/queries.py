@@ -151,12 +151,13 @@ async def get_job(session: AsyncSession, user: Identity, *, job_id: str) -> Job:
 
 
 async def privacy_budget(
-    session: AsyncSession, user: Identity, *, dataset_id: str
+    session: AsyncSession, user: Identity, *, dataset_id: str, budget_epsilon: float
 ) -> PrivacyBudget:
     """The budget ledger the dataset charges, as the trainer reported it, with totals.
 
     Uploads of one project share a ledger (the same bytes, or the same source label), so the
-    entries include those of every upload that charged it.
+    entries include those of every upload that charged it. ``budget_epsilon`` is a ledger's
+    total: what remains while the ledger has no entry yet.
     """
     dataset, _ = await load_visible(
         session, datasets, row_id=dataset_id, user=user, need=Need.READ, what="dataset"
@@ -181,7 +182,7 @@ async def privacy_budget(
         ledger=name,
         explanation=ledger_meaning(name, subject="Trainings on this dataset charge"),
         entries=entries,
-        totals=_totals(entries),
+        totals=_totals(entries, budget_epsilon=budget_epsilon),
     )
 
 
@@ -234,7 +235,7 @@ def _entries(dataset: Any, name: str) -> Any:
     )
 
 
-def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
+def _totals(entries: list[LedgerEntry], *, budget_epsilon: float) -> BudgetTotals:
     settled = {e.generator_id for e in entries if e.entry in ("spent", "released")}
     reserved: dict[str, float] = {}
     for entry in entries:
@@ -244,8 +245,16 @@ def _totals(entries: list[LedgerEntry]) -> BudgetTotals:
     return BudgetTotals(
         spent_epsilon=sum(e.epsilon for e in entries if e.entry == "spent"),
         reserved_epsilon=sum(reserved.values()),
-        remaining_epsilon=by_time[-1].remaining_epsilon if by_time else None,
+        remaining_epsilon=_remaining(by_time, budget_epsilon=budget_epsilon),
     )
+
+
+def _remaining(by_time: list[LedgerEntry], *, budget_epsilon: float) -> float:
+    """What the trainer last reported as left; the whole budget before its first entry."""
+    for entry in reversed(by_time):
+        if entry.remaining_epsilon is not None:
+            return entry.remaining_epsilon
+    return budget_epsilon
 
 
 async def validate_privacy(

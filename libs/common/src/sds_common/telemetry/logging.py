@@ -2,15 +2,19 @@
 
 Every record carries the service name and, when an OpenTelemetry span is current, its
 ``trace_id`` and ``span_id``, so a log line leads to its trace. Credentials never reach the
-output: see :mod:`sds_common.telemetry.redaction`.
+output: see :mod:`sds_common.telemetry.redaction`. Warnings (``warnings.warn``, from our code or a
+library) are log records too, at level WARNING: they reach the log, never a terminal that a
+command keeps for its own output.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from datetime import UTC, datetime
-from typing import IO, TYPE_CHECKING, Any
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 import orjson
 from opentelemetry import trace
@@ -117,17 +121,55 @@ class _SdsHandler(logging.StreamHandler[IO[str]]):
     """Marks the handler this module installs, so a second configuration replaces it."""
 
 
+class _SdsFileHandler(logging.FileHandler, _SdsHandler):
+    """The same, writing to a file it opens (and closes when replaced)."""
+
+
+#: The logger warnings are recorded on (the name ``logging.captureWarnings`` uses).
+WARNINGS_LOGGER = "py.warnings"
+
+
+def _log_warning(  # noqa: PLR0917 — the signature of warnings.showwarning
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    file: TextIO | None = None,
+    line: str | None = None,
+) -> None:
+    """``warnings.showwarning`` that records a warning as one log line at level WARNING.
+
+    A caller that names a ``file`` gets the standard text there, as before.
+    """
+    if file is not None:
+        file.write(warnings.formatwarning(message, category, filename, lineno, line))
+        return
+    logging.getLogger(WARNINGS_LOGGER).warning(
+        "%s: %s",
+        category.__name__,
+        message,
+        extra={"warning_category": category.__name__, "warning_location": f"{filename}:{lineno}"},
+    )
+
+
 def configure_logging(
-    settings: Settings, *, stream: IO[str] | None = None, exclusive: bool = False
+    settings: Settings,
+    *,
+    stream: IO[str] | None = None,
+    path: Path | None = None,
+    exclusive: bool = False,
 ) -> logging.Handler:
     """Send every log record of the process through one redacting handler on the root logger.
 
     Calling it again replaces the handler it installed before (never doubles output). Handlers
-    installed by others are left alone.
+    installed by others are left alone. Warnings become records of the ``py.warnings`` logger at
+    level WARNING (category and location as fields), wherever they are raised.
 
     Args:
         settings: Uses ``service_name``, ``log_level`` and ``log_format`` (``json`` or ``console``).
         stream: Where lines go; standard error by default.
+        path: A file to append lines to instead (its folder is created): a command that keeps the
+            terminal for its own output, such as ``sds demo``, logs there.
         exclusive: Also remove handlers others installed. A process entry point owns the root
             logger: some libraries (Opacus) call ``logging.basicConfig`` at import, which would
             print every line a second time, unformatted and unredacted.
@@ -136,7 +178,8 @@ def configure_logging(
         The installed handler.
 
     Raises:
-        ValueError: ``log_format`` or ``log_level`` is not a known value.
+        ValueError: ``log_format`` or ``log_level`` is not a known value, or both ``stream`` and
+            ``path`` are given.
     """
     log_format = settings.log_format.lower()
     formatter: logging.Formatter
@@ -150,7 +193,14 @@ def configure_logging(
     if level is None:
         raise ValueError(f"unknown log level {settings.log_level!r}")
 
-    handler = _SdsHandler(stream if stream is not None else sys.stderr)
+    if stream is not None and path is not None:
+        raise ValueError("give a stream or a path, not both")
+    handler: _SdsHandler
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = _SdsFileHandler(path, encoding="utf-8")
+    else:
+        handler = _SdsHandler(stream if stream is not None else sys.stderr)
     handler.setFormatter(formatter)
     handler.addFilter(RedactionFilter(standard_attributes=_STANDARD_ATTRIBUTES))
 
@@ -160,5 +210,5 @@ def configure_logging(
         existing.close()
     root.addHandler(handler)
     root.setLevel(level)
-    logging.captureWarnings(capture=True)
+    warnings.showwarning = _log_warning
     return handler

@@ -1,10 +1,9 @@
-"""Routes of ``/audit`` (admin only): the log, its export, trails, verification, checkpoints,
-and each generator's compliance outputs (privacy report and model card as JSON, HTML or PDF).
-
-Admin only, the compliance outputs included: project membership lives in the gateway, and the
-audit service keeps no copy of it. Callers are checked like at every entry point
-(``sds_common.http.identity``: replay protection, rate limits, refusal events); errors are
-problem JSON (``sds_common.http.problems``).
+"""Routes of ``/audit``: the log, its export, trails, verification, checkpoints (admin only),
+and each generator's compliance outputs (privacy report and model card as JSON, HTML or PDF),
+which admins and the members of the generator's project may read (see
+:mod:`sds_audit.domain.access`); anyone else is told the generator is unknown. Callers are
+checked like at every entry point (``sds_common.http.identity``: replay protection, rate limits,
+refusal events); errors are problem JSON (``sds_common.http.problems``).
 """
 
 import asyncio
@@ -35,11 +34,13 @@ MAX_LIMIT = 1000
 
 
 def router(parts: AuditApi) -> APIRouter:
-    """The audit routes; each requires a validly signed identity with role ``admin``."""
+    """The audit routes; each requires a validly signed identity (role ``admin`` for the log)."""
     api = APIRouter(
         prefix="/audit", tags=["audit"], responses=problem_responses(401, 403, 422, 429)
     )
     admin = Depends(admin_dependency(parts.identity))
+    # Any identity the entry-point check admits; the routes then apply who may read what.
+    reader = Depends(parts.identity)
     audit = parts.audit
 
     @api.get(
@@ -108,9 +109,11 @@ def router(parts: AuditApi) -> APIRouter:
     )
     async def privacy_report(
         generator_id: str,
-        _admin: Annotated[Identity, admin],
+        user: Annotated[Identity, reader],
         output: Annotated[OutputFormat, Query(alias="format")] = "json",
     ) -> PrivacyReport | Response:
+        if not await reports.may_read(audit, user, generator_id):
+            raise _unknown(generator_id)
         report = await reports.generator_privacy_report(audit, generator_id)
         if report is None:
             raise _unknown(generator_id)
@@ -129,9 +132,11 @@ def router(parts: AuditApi) -> APIRouter:
     )
     async def model_card(
         generator_id: str,
-        _admin: Annotated[Identity, admin],
+        user: Annotated[Identity, reader],
         output: Annotated[OutputFormat, Query(alias="format")] = "json",
     ) -> ModelCard | Response:
+        if not await reports.may_read(audit, user, generator_id):
+            raise _unknown(generator_id)
         card = await reports.generator_model_card(audit, generator_id)
         if card is None:
             raise _unknown(generator_id)

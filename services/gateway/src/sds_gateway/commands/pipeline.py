@@ -223,7 +223,8 @@ async def request_samples(
             )
         rows = request.rows
         if rows is None:
-            rows = max(1, min(int(dataset["train_rows"] or dataset["n_rows"] or 1), 10_000_000))
+            # As many rows as the table the user uploaded, not its training share.
+            rows = max(1, min(int(dataset["n_rows"] or dataset["train_rows"] or 1), 10_000_000))
         project_id = generator["project_id"]
         await uow.session.execute(
             insert(synthetic_datasets).values(

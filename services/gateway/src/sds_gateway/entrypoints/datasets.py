@@ -168,6 +168,11 @@ def router(gateway: Gateway, current_user: Callable[[Request], Awaitable[Identit
     @api.get("/{dataset_id}/privacy-budget", summary="The dataset's privacy-budget ledger")
     async def get_budget(dataset_id: str, user: Annotated[Identity, user_dep]) -> PrivacyBudget:
         async with gateway.database.reads() as session:
-            return await queries.privacy_budget(session, user, dataset_id=dataset_id)
+            return await queries.privacy_budget(
+                session,
+                user,
+                dataset_id=dataset_id,
+                budget_epsilon=gateway.settings.trainer_epsilon_budget,
+            )
 
     return api

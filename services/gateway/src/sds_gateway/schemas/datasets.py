@@ -119,8 +119,11 @@ class LedgerEntry(Schema):
 class BudgetTotals(Schema):
     spent_epsilon: float = Field(description="sum of the epsilon charged by finished trainings")
     reserved_epsilon: float = Field(description="epsilon set aside by trainings still running")
-    remaining_epsilon: float | None = Field(
-        description="what the trainer last reported as left (null before any entry)"
+    remaining_epsilon: float = Field(
+        description=(
+            "what the trainer last reported as left; before the first training, the dataset's "
+            "whole budget (SDS_TRAINER_EPSILON_BUDGET)"
+        )
     )
 
 

@@ -114,7 +114,7 @@ class SampleCreate(RequestBody):
     )
 
     rows: int | None = Field(
-        default=None, ge=1, le=10_000_000, description="default: the dataset's training rows"
+        default=None, ge=1, le=10_000_000, description="default: the uploaded table's rows"
     )
     seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
     conditions: dict[str, JsonValue] = Field(default_factory=dict, max_length=32)
