@@ -27,7 +27,7 @@ import pytest
 # report of hundreds of "leaked" instances, types and functions after pytest's summary. With
 # `triton` unimportable torch takes it as absent (as on a machine without it), so the report
 # cannot appear. The processes that tests start (services, `sds demo`) import it as usual.
-sys.modules.setdefault("triton", None)
+sys.modules.setdefault("triton", None)  # type: ignore[arg-type]
 
 ROOT = Path(__file__).resolve().parents[1]
 HOW_TO_START = "start them with `make services` (or set SDS_TEST_KAFKA/POSTGRES/REDIS/S3)"

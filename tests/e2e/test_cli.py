@@ -129,7 +129,7 @@ async def test_sample_then_download_in_one_line(
     assert (dataset["status"], dataset["n_rows"]) == ("ready", E2E_ROWS)
 
     code, out, err = await _sh(
-        f"{SDS} train {dataset['id']} --epochs 1 --epsilon 1 --wait", env=env, cwd=tmp_path
+        f"{SDS} train {dataset['id']} --epsilon 1 --wait", env=env, cwd=tmp_path
     )
     assert code == 0, err
     generator = json.loads(out)
@@ -171,7 +171,7 @@ async def test_download_of_an_unknown_sample_fails_clearly(studio: Studio, tmp_p
 def test_the_demo_prints_its_results_and_no_warning(small_adult: Path, tmp_path: Path) -> None:
     env = _env(SDS_DATA_DIR=str(tmp_path / "data"))
     result = subprocess.run(
-        [SDS, "demo", "--data", str(small_adult), "--epochs", "1", "--out", str(tmp_path / "out")],
+        [SDS, "demo", "--data", str(small_adult), "--out", str(tmp_path / "out")],
         env=env,
         cwd=tmp_path,
         capture_output=True,

@@ -107,7 +107,7 @@ async def test_uploading_the_same_bytes_again_shares_the_spent_budget(tmp_path: 
 
 
 async def test_other_bytes_and_other_projects_have_budgets_of_their_own(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as gw:
+    async with running_gateway(tmp_path, trainer_epsilon_budget=4.5) as gw:
         project_id = await gw.create_project()
         first = await _ready(gw, project_id)
         await _charge(gw, project_id, first, SHA_LEDGER)
@@ -116,7 +116,8 @@ async def test_other_bytes_and_other_projects_have_budgets_of_their_own(tmp_path
         for dataset_id in (other_bytes, elsewhere):
             budget = await _budget(gw, dataset_id)
             assert budget["entries"] == []
-            assert budget["totals"]["remaining_epsilon"] is None
+            # Untouched: the whole configured total remains.
+            assert budget["totals"]["remaining_epsilon"] == 4.5
         assert (await _budget(gw, elsewhere))["ledger"] == SHA_LEDGER  # same name, own project
 
 

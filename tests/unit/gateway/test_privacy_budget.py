@@ -39,6 +39,7 @@ async def test_after_a_reservation_the_trainers_remaining_figure_is_shown(
             PrivacyBudgetReserved(
                 dataset_id=uuid.UUID(dataset_id),
                 generator_id=uuid.uuid4(),
+                ledger=f"dataset:{dataset_id}",
                 epsilon=2.0,
                 delta=1e-6,
                 remaining_epsilon=5.5,

@@ -92,7 +92,10 @@ def demo(
     data: Annotated[Path, typer.Option(help="table to synthesise")] = ADULT,
     target: Annotated[str | None, typer.Option(help="column ML utility predicts")] = "income",
     epsilon: Annotated[float, typer.Option(help="privacy budget of the training")] = 1.0,
-    epochs: Annotated[int | None, typer.Option(help="training epochs (method default)")] = None,
+    method: Annotated[
+        str, typer.Option(help="synthesizer: auto (recommended), aim, mst, dp-ctgan, ctgan")
+    ] = "auto",
+    epochs: Annotated[int | None, typer.Option(help="training epochs (dp-ctgan, ctgan)")] = None,
     out: Annotated[Path, typer.Option(help="where results go")] = Path("sds-output"),
     data_dir: Annotated[
         Path | None,
@@ -109,7 +112,9 @@ def demo(
     from sds_studio.embedded import build_app, embedded_settings  # noqa: PLC0415
 
     settings = embedded_settings(data_dir=folder, http_port=_free_port(), **logs)
-    options = MainJobOptions(data=data, target=target, epsilon=epsilon, epochs=epochs, out=out)
+    options = MainJobOptions(
+        data=data, target=target, epsilon=epsilon, epochs=epochs, out=out, method=method
+    )
 
     async def run() -> bool:
         stop = asyncio.Event()
