@@ -36,7 +36,8 @@ class PrivacySpec(BaseModel):
         lt=1.0,
         description=(
             "share of the budget given to the data-dependent preprocessing (every column's "
-            "released domain); 0.2 measured better than 0.1 on `make bench-suite`"
+            "released domain: categories, ranges, shapes, found under DP where nothing is "
+            "declared public)"
         ),
     )
 
