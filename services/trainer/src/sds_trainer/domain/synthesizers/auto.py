@@ -86,8 +86,8 @@ def choose(
     else:
         chosen = AIMSynthesizer
         reasons.append(
-            "aim: best quality and ML utility of our methods on every table of the benchmark "
-            "suite (benchmarks/RESULTS.md), fitted in seconds to minutes"
+            "aim: the best quality and ML utility of our methods in the benchmarks "
+            "(benchmarks/RESULTS.md), fitted in seconds to minutes"
         )
         out = dict(params)
         if "focus" in out:
