@@ -12,7 +12,11 @@ The release (every histogram Gaussian, L2 sensitivity 1, charged before it is dr
    log grid's edges inside it. The bins that clear the noise (Bonferroni over the bins, a false
    bin with probability ≤ 1 %; pooled windows on small tables) around the loudest one, and far
    runs only when they clear a level noise does not reach, are the support
-   (:func:`.mechanisms.support`); the other bins' counts are set to 0.
+   (:func:`.mechanisms.support`); the other bins' counts are set to 0. Inside a declared range
+   (public: a value inside it is one the column may hold) the edge cells need only stand about
+   two deviations clear, and so do the ends' children below (:data:`DECLARED_EDGE_RATE`,
+   :data:`DECLARED_END_RATE`): a false edge stays inside the bounds, and a thinning tail the
+   owner's range says exists is followed further.
 2. levels 1..L: every node of the previous level that holds more than ``2·sigma`` is cut into
    :data:`FANOUT` equal children (on a grid, cut between whole units), and all children of a
    level form one histogram. A node whose children hold a clear count is replaced by them (their
@@ -72,6 +76,13 @@ INFORMATIVE = 3.0
 #: The same at the two ends of the support, tested again at every level: stricter, since a
 #: false end reaches past the data.
 END_FALSE_RATE = 1e-5
+#: The false rate of level 0's edge cells (over all cells; see :func:`.mechanisms.support`),
+#: and the same inside a declared range.
+EDGE_RATE = 1e-4
+DECLARED_EDGE_RATE = 0.5
+#: The ends' false rate inside a declared range: a false end stays inside the declared bounds,
+#: so the ends may follow a thinning tail further.
+DECLARED_END_RATE = 0.05
 
 ChargeFn = Any  # ``charge(statistic, thresholded)`` — see :mod:`.table`
 
@@ -264,9 +275,18 @@ def _children(node: _Node, *, grid: bool) -> FloatArray:
 
 
 def _refine(
-    nodes: list[_Node], values: FloatArray, *, grid: bool, sigma: float | None, rng: Any
+    nodes: list[_Node],
+    values: FloatArray,
+    *,
+    grid: bool,
+    sigma: float | None,
+    rng: Any,
+    end_rate: float = 1e-5,
 ) -> list[_Node]:
-    """One level: cut populated nodes into children, release their counts, keep what is clear."""
+    """One level: cut populated nodes into children, release their counts, keep what is clear.
+
+    ``end_rate``: the false rate of an end's children (see :func:`_split`).
+    """
     # Ends that an earlier level found empty drop out, so the next nodes in are the ends (a
     # tail packed beyond level 0's support is not one: the node it leans on is).
     live = [i for i, nd in enumerate(nodes) if nd.count > 0]
@@ -318,6 +338,7 @@ def _refine(
             last=i == last,
             sigma=sigma,
             density=_density(inner, sigma) if inner and sigma is not None else None,
+            end_rate=end_rate,
         )
     return out
 
@@ -331,6 +352,7 @@ def _split(
     last: bool,
     sigma: float | None,
     density: float | None,
+    end_rate: float = 1e-5,
 ) -> list[_Node]:
     """What replaces one refined node: its children, or itself (see the module docstring).
 
@@ -345,7 +367,7 @@ def _split(
         low = int(populated[0]) if first and populated.size else 0
         high = int(populated[-1]) if last and populated.size else k - 1
         return _nodes(edges, adjusted, low, high)
-    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=END_FALSE_RATE))
+    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=end_rate))
     if (first or last) and sure.size == 0:
         # No child of this end stands clear on its own: its mass is packed against the next
         # node inwards (how far it reaches, read off that node's density).
@@ -498,18 +520,34 @@ def fit_numeric(
     noisy = gaussian_counts(counts, sigma=sigma, rng=rng)
     missing_weight = max(float(noisy[-1]), 0.0) if missing is not None else 0.0
     noisy = noisy[: len(root) - 1]
-    kept, found = support(noisy, sigma=sigma, false_rate=FALSE_RATE)
+    declared = bounds is not None
+    # Inside a declared range (public: a value inside it is one the column may hold) the bulk
+    # grows over adjacent cells that stand about two deviations clear (a false edge stays
+    # inside the bounds), where an undeclared range needs far stricter evidence.
+    kept, found = support(
+        noisy,
+        sigma=sigma,
+        false_rate=FALSE_RATE,
+        edge_rate=DECLARED_EDGE_RATE if declared else EDGE_RATE,
+    )
     live = np.flatnonzero(kept)
     first, last = (int(live[0]), int(live[-1])) if live.size else (0, 0)
     nodes = [
         _Node(float(root[i]), float(root[i + 1]), float(kept[i])) for i in range(first, last + 1)
     ]
-    if sigma is not None and found:
+    if sigma is not None and found and not declared:
         expected = rows - missing_weight - float(sum(atom_weights))
         nodes = _tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma)
     for level in range(1, LEVELS.get(kind, LEVELS["numeric"]) + 1):
         charge(f"shape (level {level})", False)
-        nodes = _refine(nodes, rest, grid=grid, sigma=sigma, rng=rng)
+        nodes = _refine(
+            nodes,
+            rest,
+            grid=grid,
+            sigma=sigma,
+            rng=rng,
+            end_rate=DECLARED_END_RATE if declared else END_FALSE_RATE,
+        )
     edges, weights = _leaves(nodes)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
     # nearest leaf: the leaves carry what the atoms and the missing count leave of the public n.
