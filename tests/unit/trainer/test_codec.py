@@ -191,17 +191,39 @@ def test_a_zero_spike_decodes_exactly_and_its_far_tail_survives() -> None:
     rng = np.random.default_rng(4)
     n = 20_000
     gain = np.where(rng.random(n) < 0.9, 0.0, rng.uniform(2_000, 9_000, n))
-    for spec in (
-        ColumnSpec("gain", "numeric"),  # binary floats: the zeros are an atom
-        ColumnSpec("gain", "numeric", bounds=(0.0, 99_999.0)),  # declared wide range
-    ):
-        codec, _ = _fit(pd.DataFrame({"gain": gain}), [spec])
-        values = _draw(_numeric(codec, "gain"), 20_000)
-        assert np.mean(values == 0.0) == pytest.approx(0.9, abs=0.02)
-        # The tail keeps its mass and lies where the data is, not in the decades between.
-        assert np.mean(values >= 2_000) == pytest.approx(0.1, abs=0.02)
-        assert np.mean((values > 0) & (values < 1_500)) < 0.005
-        assert values.between(0.0, 9_000).mean() >= 0.99
+    # Binary floats, nothing declared: the zeros are an atom, the range is found under DP.
+    codec, _ = _fit(pd.DataFrame({"gain": gain}), [ColumnSpec("gain", "numeric")])
+    values = _draw(_numeric(codec, "gain"), 20_000)
+    assert np.mean(values == 0.0) == pytest.approx(0.9, abs=0.02)
+    # The tail keeps its mass and lies where the data is, not in the decades between.
+    assert np.mean(values >= 2_000) == pytest.approx(0.1, abs=0.02)
+    assert np.mean((values > 0) & (values < 1_500)) < 0.005
+    assert values.between(0.0, 9_000).mean() >= 0.99
+
+
+def test_a_declared_range_is_the_released_range() -> None:
+    """The owner's bounds are public: the synthetic column reaches them where the data does,
+    never leaves them, and the cells the data leaves empty carry only clipped noise."""
+    rng = np.random.default_rng(4)
+    n = 20_000
+    age = rng.integers(17, 91, n)
+    age[: n // 2] = rng.integers(25, 50, n // 2)  # a bulk, with thin tails to both bounds
+    spec = ColumnSpec("age", "numeric", bounds=(17, 90), integer=True)
+    codec, _ = _fit(pd.DataFrame({"age": age}), [spec])
+    values = _draw(_numeric(codec, "age"), n)
+    assert (values.min(), values.max()) == (17, 90)
+    gain = np.where(rng.random(n) < 0.9, 0.0, rng.uniform(2_000, 9_000, n))
+    spec = ColumnSpec("gain", "numeric", bounds=(0.0, 99_999.0))  # far wider than the data
+    codec, _ = _fit(pd.DataFrame({"gain": gain}), [spec])
+    values = _draw(_numeric(codec, "gain"), n)
+    assert values.between(0.0, 99_999.0).all()
+    assert np.mean(values == 0.0) == pytest.approx(0.9, abs=0.02)
+    assert np.mean(values >= 2_000) == pytest.approx(0.1, abs=0.02)
+    # Beyond the data, inside the bounds: the clipped noise of the empty cells and of their
+    # children (about 0.4 deviations each, a deviation is 80 rows here): the price of a declared
+    # range ten times wider than the data, a few percent, never the tail's 10 %.
+    beyond = np.mean(values > 9_000)
+    assert beyond < 0.06
 
 
 def test_a_missing_code_that_noise_would_invent_is_dropped() -> None:

@@ -12,11 +12,12 @@ The release (every histogram Gaussian, L2 sensitivity 1, charged before it is dr
    log grid's edges inside it. The bins that clear the noise (Bonferroni over the bins, a false
    bin with probability ≤ 1 %; pooled windows on small tables) around the loudest one, and far
    runs only when they clear a level noise does not reach, are the support
-   (:func:`.mechanisms.support`); the other bins' counts are set to 0. Inside a declared range
-   (public: a value inside it is one the column may hold) the edge cells need only stand about
-   two deviations clear, and so do the ends' children below (:data:`DECLARED_EDGE_RATE`,
-   :data:`DECLARED_END_RATE`): a false edge stays inside the bounds, and a thinning tail the
-   owner's range says exists is followed further.
+   (:func:`.mechanisms.support`); the other bins' counts are set to 0. A declared range
+   (public: a value inside it is one the column may hold) is the released range: every cell
+   keeps its count clipped at 0 and no end is cut below, so the tails reach the bounds as the
+   data's do (SDMetrics bins a pair's numbers on each table's own range: a released range that
+   stops short of the data's shifts every bin); the price is the clipped noise of the cells the
+   data leaves empty (0.4 deviations each on average).
 2. levels 1..L: every node of the previous level that holds more than ``2·sigma`` is cut into
    :data:`FANOUT` equal children (on a grid, cut between whole units), and all children of a
    level form one histogram. A node whose children hold a clear count is replaced by them (their
@@ -76,13 +77,8 @@ INFORMATIVE = 3.0
 #: The same at the two ends of the support, tested again at every level: stricter, since a
 #: false end reaches past the data.
 END_FALSE_RATE = 1e-5
-#: The false rate of level 0's edge cells (over all cells; see :func:`.mechanisms.support`),
-#: and the same inside a declared range.
+#: The false rate of level 0's edge cells (over all cells; see :func:`.mechanisms.support`).
 EDGE_RATE = 1e-4
-DECLARED_EDGE_RATE = 0.5
-#: The ends' false rate inside a declared range: a false end stays inside the declared bounds,
-#: so the ends may follow a thinning tail further.
-DECLARED_END_RATE = 0.05
 
 ChargeFn = Any  # ``charge(statistic, thresholded)`` — see :mod:`.table`
 
@@ -367,7 +363,9 @@ def _split(
         low = int(populated[0]) if first and populated.size else 0
         high = int(populated[-1]) if last and populated.size else k - 1
         return _nodes(edges, adjusted, low, high)
-    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=end_rate))
+    if end_rate == 0.0:  # a declared range: no end to find
+        first = last = False
+    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=max(end_rate, 1e-12)))
     if (first or last) and sure.size == 0:
         # No child of this end stands clear on its own: its mass is packed against the next
         # node inwards (how far it reaches, read off that node's density).
@@ -524,14 +522,17 @@ def fit_numeric(
     # Inside a declared range (public: a value inside it is one the column may hold) the bulk
     # grows over adjacent cells that stand about two deviations clear (a false edge stays
     # inside the bounds), where an undeclared range needs far stricter evidence.
-    kept, found = support(
-        noisy,
-        sigma=sigma,
-        false_rate=FALSE_RATE,
-        edge_rate=DECLARED_EDGE_RATE if declared else EDGE_RATE,
-    )
-    live = np.flatnonzero(kept)
-    first, last = (int(live[0]), int(live[-1])) if live.size else (0, 0)
+    if declared:
+        # The owner declared the range public: it is the released range (a value inside it is
+        # one the column may hold), so no end is searched for or cut, and every cell keeps its
+        # count clipped at 0 (the tails reach the bounds as the data's do; a cell the data
+        # leaves empty keeps its clipped noise, 0.4 deviations on average).
+        kept, found = np.maximum(noisy, 0.0), True
+        first, last = 0, len(noisy) - 1
+    else:
+        kept, found = support(noisy, sigma=sigma, false_rate=FALSE_RATE, edge_rate=EDGE_RATE)
+        live = np.flatnonzero(kept)
+        first, last = (int(live[0]), int(live[-1])) if live.size else (0, 0)
     nodes = [
         _Node(float(root[i]), float(root[i + 1]), float(kept[i])) for i in range(first, last + 1)
     ]
@@ -546,7 +547,7 @@ def fit_numeric(
             grid=grid,
             sigma=sigma,
             rng=rng,
-            end_rate=DECLARED_END_RATE if declared else END_FALSE_RATE,
+            end_rate=0.0 if declared else END_FALSE_RATE,
         )
     edges, weights = _leaves(nodes)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
