@@ -415,3 +415,16 @@ def test_a_declared_list_keeps_an_other_bucket_only_for_rows_really_outside_it(
     # A complete list is the whole domain: no (other) sampled out of noise. Rows outside a
     # partial one come back under the visible label.
     assert found == [False, True]
+
+
+def test_a_datetimes_partition_stays_inside_what_pandas_can_hold() -> None:
+    """A far false run of the log grid must not decode to year 8,659,992 (OutOfBoundsDatetime)."""
+    from sds_trainer.domain.synthesizers.codec.numeric import root_edges  # noqa: PLC0415
+    from sds_trainer.domain.synthesizers.codec.table import DATETIME_LIMIT_S  # noqa: PLC0415
+
+    day = 86_400.0
+    edges = root_edges(None, grid=True, limit=DATETIME_LIMIT_S / day)
+    for edge in (edges[0], edges[-1]):
+        pd.Timestamp(float(edge) * day, unit="s")  # representable: raises if not
+    assert edges[-1] < 1e15  # the unlimited log grid reaches 1e15 units
+    assert len(root_edges(None, grid=True)) > len(edges)

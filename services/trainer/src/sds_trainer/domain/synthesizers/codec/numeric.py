@@ -242,10 +242,18 @@ class _Node:
     tail: bool = False
 
 
-def root_edges(bounds: tuple[float, float] | None, *, grid: bool) -> FloatArray:
-    """Level 0's data-independent partition (units): the log grid, or the declared range."""
+def root_edges(
+    bounds: tuple[float, float] | None, *, grid: bool, limit: float | None = None
+) -> FloatArray:
+    """Level 0's data-independent partition (units): the log grid, or the declared range.
+
+    ``limit``: the largest magnitude a value may take (a datetime's representable range, in
+    units); the log grid stops there, so no release can reach past it.
+    """
     if bounds is None:
         edges = LOG_GRID
+        if limit is not None:
+            edges = np.union1d(edges[np.abs(edges) < limit], [-limit, limit])
     else:
         low, high = bounds
         inner = LOG_GRID[(low < LOG_GRID) & (high > LOG_GRID)]
@@ -471,6 +479,7 @@ def fit_numeric(
     threshold_delta: float | None,
     rng: Any,
     charge: ChargeFn,
+    limit: float | None = None,
 ) -> Released:
     """Release the domain of one column's present values (in units).
 
@@ -488,6 +497,7 @@ def fit_numeric(
         threshold_delta: δ₀ of the atoms' stability histogram.
         rng: Noise source.
         charge: ``charge(statistic, thresholded)``, called once before each histogram.
+        limit: The largest magnitude a value may take, in units (see :func:`root_edges`).
 
     Returns:
         The fields of a :class:`NumericDomain`.
@@ -509,7 +519,7 @@ def fit_numeric(
         atom_weights = [max(c, 0.0) for _, c in pairs]
         rest = units[~np.isin(units, np.asarray(found_atoms))]
     charge("range" if bounds is None else "shape (level 0)", False)
-    root = root_edges(bounds, grid=grid)
+    root = root_edges(bounds, grid=grid, limit=limit)
     # A missing value is one more bin of the same histogram (a row falls in exactly one), so its
     # count is released at no extra cost: dp-ctgan calibrates its missing share to it.
     counts = histogram(rest, root)

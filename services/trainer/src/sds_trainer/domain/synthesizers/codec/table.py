@@ -40,6 +40,8 @@ Domain = NumericDomain | CategoricalDomain | IdentifierDomain
 #: ``charge(column, statistic, thresholded)``: called once before each histogram is drawn.
 ChargeFn = Callable[[str, str, bool], None]
 NUMERIC_KINDS = frozenset({"numeric", "datetime"})
+#: Seconds from the epoch a datetime may lie at most (pandas' nanosecond range, rounded in).
+DATETIME_LIMIT_S = 9.2e9
 DISCRETE_KINDS = frozenset({"categorical", "boolean", "text"})
 
 
@@ -318,6 +320,8 @@ def _fit_numeric(
         threshold_delta=threshold_delta,
         rng=rng,
         charge=charge,
+        # A datetime stays inside what pandas can hold (nanoseconds: years 1677 to 2262).
+        limit=DATETIME_LIMIT_S / unit if spec.kind == "datetime" else None,
     )
     return NumericDomain(
         name=spec.name,
