@@ -18,14 +18,13 @@ from typing import Any
 import httpx
 import pandas as pd
 import pytest
-from aiokafka import AIOKafkaConsumer
 
 from sds_common.auth import signed_headers
 from sds_common.events import Envelope, topics
 from sds_studio.client import StudioClient, StudioError
 from sds_studio.distributed import DistributedStack
 from tests.e2e.conftest import ADULT, E2E_PARAMS, E2E_ROWS
-from tests.e2e.distributed_stack import DistributedRig
+from tests.e2e.distributed_stack import DistributedRig, topic_messages
 
 pytestmark = [
     pytest.mark.kafka,
@@ -76,36 +75,7 @@ async def _ready_dataset(client: StudioClient, path: Path, stack: DistributedSta
 
 async def _topic_events(stack: DistributedStack, topic: str, *, key: str) -> list[Envelope]:
     """Every envelope on a topic with partition key ``key``, once each (by event id)."""
-    name = f"{stack.namespace}.{topic}"
-    # No group: the consumer is given every partition of the topic and commits nothing.
-    # "earliest": a position reset racing the seek below must land on the first record too,
-    # never on the end (which would read nothing).
-    consumer = AIOKafkaConsumer(
-        name,
-        bootstrap_servers=stack.infra.kafka,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        async with asyncio.timeout(30):
-            while not consumer.assignment():
-                await asyncio.sleep(0.05)
-        partitions = sorted(consumer.assignment())
-        await consumer.seek_to_beginning(*partitions)
-        ends = await consumer.end_offsets(partitions)
-        seen: dict[str, Envelope] = {}
-        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
-            batch = await consumer.getmany(*partitions, timeout_ms=1000)
-            for records in batch.values():
-                for record in records:
-                    envelope = Envelope.from_bytes(record.value)
-                    if envelope.key == key:
-                        seen.setdefault(str(envelope.event_id), envelope)
-        return list(seen.values())
-    finally:
-        await consumer.stop()
+    return [envelope for envelope, _ in await topic_messages(stack, topic, key=key)]
 
 
 async def test_upload_train_sample_evaluate_distributed(
