@@ -182,10 +182,10 @@ def distributed(infra: Infrastructure, workdir: Path) -> Iterator[Target]:
         )
     finally:
         stack.stop()
-        asyncio.run(_drop_namespace(stack))
+        asyncio.run(drop_namespace(stack))
 
 
-async def _drop_namespace(stack: DistributedStack) -> None:
+async def drop_namespace(stack: DistributedStack) -> None:
     """Drop the stack's schemas; its topics and bucket best effort."""
     engine = create_engine(stack.infra.postgres.replace("postgresql://", "postgresql+asyncpg://"))
     try:

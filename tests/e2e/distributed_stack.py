@@ -10,7 +10,6 @@ and bucket are private to the run and removed at the end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import socket
@@ -22,11 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from minio import Minio
-from sqlalchemy import text
 
-from sds_common.db import create_engine
+from benchmarks._gateway_stacks import drop_namespace
 from sds_common.events import Envelope
 from sds_studio.credentials import local_stack_secret
 from sds_studio.distributed import SERVICES, DistributedStack, Infrastructure
@@ -63,44 +59,6 @@ def _free_port_offset() -> int:
         assert base + offset < 65_000
         return offset
     raise RuntimeError("no free block of service ports")
-
-
-def _drop_namespace(stack: DistributedStack) -> None:
-    """Drop the stack's schemas, topics and bucket (best effort for topics and bucket)."""
-
-    async def drop() -> None:
-        engine = create_engine(
-            stack.infra.postgres.replace("postgresql://", "postgresql+asyncpg://")
-        )
-        try:
-            async with engine.begin() as conn:
-                for service in SERVICES:
-                    schema = f"{stack.namespace}_{service}"
-                    await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
-        finally:
-            await engine.dispose()
-        admin = AIOKafkaAdminClient(bootstrap_servers=stack.infra.kafka)
-        with contextlib.suppress(Exception):
-            await admin.start()
-            try:
-                ours = [t for t in await admin.list_topics() if t.startswith(f"{stack.namespace}.")]
-                if ours:
-                    await admin.delete_topics(ours)
-            finally:
-                await admin.close()
-
-    asyncio.run(drop())
-    with contextlib.suppress(Exception):
-        s3 = Minio(
-            stack.infra.s3_endpoint,
-            access_key=stack.infra.s3_access_key,
-            secret_key=stack.infra.s3_secret_key,
-            secure=False,
-        )
-        bucket = stack.env_for("gateway")["SDS_S3_BUCKET"]
-        for item in s3.list_objects(bucket, recursive=True):
-            s3.remove_object(bucket, item.object_name)
-        s3.remove_bucket(bucket)
 
 
 @pytest.fixture(scope="session")
@@ -154,7 +112,8 @@ def distributed_rig(
             distributed.stop()
             database.restore()
             if kafka.answers():
-                _drop_namespace(distributed)
+                # Its schemas, topics and bucket (the gateway benchmark's cleanup).
+                asyncio.run(drop_namespace(distributed))
             kafka.stop()
 
 
