@@ -27,13 +27,19 @@ for candidate in "${SDS_UV:-}" "$(command -v uv 2>/dev/null || true)" "$HOME/.lo
   fi
 done
 
+# The first Python 3 that runs and has venv: a name on PATH may be a shim that does not run
+# (pyenv puts every installed version's python3.X on PATH, and fails for those not selected).
 python=""
 for name in python3.13 python3.12 python3.11 python3; do
-  python=$(command -v "$name" 2>/dev/null || true)
-  [[ -n $python ]] && break
+  candidate=$(command -v "$name" 2>/dev/null || true)
+  if [[ -n $candidate ]] && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 8))' \
+    >/dev/null 2>&1; then
+    python=$candidate
+    break
+  fi
 done
 if [[ -z $python ]]; then
-  echo "scripts/uv.sh: no python3 on PATH; install Python 3.11-3.13 (e.g. apt install python3 python3-venv)" >&2
+  echo "scripts/uv.sh: no working python3 (3.8+ with venv) on PATH; install Python 3.11-3.13 (e.g. apt install python3 python3-venv)" >&2
   exit 1
 fi
 echo "scripts/uv.sh: installing uv ${UV_VERSION} into ${tools} (a venv of its own; ${python} is untouched)" >&2

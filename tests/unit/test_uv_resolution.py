@@ -78,3 +78,35 @@ def test_uv_is_bootstrapped_into_a_venv_of_its_own_when_none_exists(tmp_path: Pa
     assert uv_path.is_relative_to(cache / "sds-studio"), line
     assert os.access(uv_path, os.X_OK)
     assert subprocess.run([uv_path, "--version"], capture_output=True, check=True).returncode == 0
+
+
+def test_a_python_on_path_that_does_not_run_is_passed_over(tmp_path: Path) -> None:
+    # pyenv puts a shim for every installed python3.X on PATH; the ones not selected fail
+    # ("pyenv: python3.13: command not found"). The bootstrap takes the first that runs.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, body in (
+        ("python3.13", 'echo "pyenv: python3.13: command not found" >&2; exit 127'),
+        ("python3.12", "exit 127"),
+        # Runs (answers the probe), then fails to make the venv: the script stops there and
+        # names the interpreter it chose, with no download.
+        ("python3.11", '[ "$1" = "-c" ] && exit 0; exit 1'),
+    ):
+        script = bin_dir / name
+        script.write_text(f"#!/bin/sh\n{body}\n")
+        script.chmod(0o755)
+    done = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "uv.sh")],
+        env={
+            "HOME": str(tmp_path),
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),
+            "PATH": f"{bin_dir}:/usr/bin:/bin",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert f"{bin_dir / 'python3.11'} is untouched" in done.stderr, done.stderr
+    assert f"'{bin_dir / 'python3.11'} -m venv' failed" in done.stderr, done.stderr
