@@ -24,6 +24,7 @@ from sds_trainer.domain.synthesizers.codec.mechanisms import (
     noise_levels,
     stability_histogram,
 )
+from sds_trainer.domain.synthesizers.codec.numeric import fit_numeric
 
 NOISE = NoiseLevels(discovery=40.0, shape=80.0)
 
@@ -428,3 +429,47 @@ def test_a_datetimes_partition_stays_inside_what_pandas_can_hold() -> None:
         pd.Timestamp(float(edge) * day, unit="s")  # representable: raises if not
     assert edges[-1] < 1e15  # the unlimited log grid reaches 1e15 units
     assert len(root_edges(None, grid=True)) > len(edges)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_every_leaf_of_a_grid_column_holds_whole_units_and_decodes_inside_itself(
+    seed: int,
+) -> None:
+    """Packed ends and tails are whole units wide: a leaf narrower than a unit would decode to
+    the nearest whole unit, outside itself (once seen as age 32 from a leaf [31.5, 31.54])."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2_000, 30_000))
+    # Integer ages with a thin, thinning upper tail and a sharp lower edge.
+    units = np.floor(17 + rng.gamma(2.0, 10.0, n)).astype(float)
+    released = fit_numeric(
+        units,
+        kind="numeric",
+        bounds=None,
+        grid=True,
+        atoms=False,
+        rows=n,
+        missing=None,
+        noise=NoiseLevels(discovery=8.0, shape=16.0),
+        threshold_delta=None,
+        rng=np.random.default_rng(100 + seed),
+        charge=lambda statistic, thresholded: None,
+    )
+    edges = np.asarray(released.edges)
+    assert np.allclose(edges - np.floor(edges), 0.5), edges
+    assert (np.diff(edges) >= 1.0 - 1e-9).all(), edges
+    domain = NumericDomain(
+        name="age",
+        kind="numeric",
+        dtype="Int64",
+        unit=1.0,
+        grid=True,
+        decimals=None,
+        missing=False,
+        edges=list(edges),
+        weights=released.weights,
+        atoms=[],
+        atom_weights=[],
+    )
+    leaves = np.repeat(np.arange(len(edges) - 1), 50)
+    drawn = domain.draw(leaves, np.random.default_rng(seed).random(len(leaves)))
+    assert ((drawn > edges[leaves]) & (drawn < edges[leaves + 1])).all()

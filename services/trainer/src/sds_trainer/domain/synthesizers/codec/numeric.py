@@ -343,6 +343,7 @@ def _refine(
             sigma=sigma,
             density=_density(inner, sigma) if inner and sigma is not None else None,
             end_rate=end_rate,
+            grid=grid,
         )
     return out
 
@@ -357,6 +358,7 @@ def _split(
     sigma: float | None,
     density: float | None,
     end_rate: float = 1e-5,
+    grid: bool = False,
 ) -> list[_Node]:
     """What replaces one refined node: its children, or itself (see the module docstring).
 
@@ -379,7 +381,7 @@ def _split(
         # node inwards (how far it reaches, read off that node's density).
         if first == last or density is None or density <= 0:
             return [replace(node, final=True)]
-        return [_packed(node, first=first, sigma=sigma, density=density)]
+        return [_packed(node, first=first, sigma=sigma, density=density, grid=grid)]
     low = int(sure[0]) if first else 0
     high = int(sure[-1]) if last else k - 1
     if sure.size == 0 and float(child.mean()) < INFORMATIVE * sigma:
@@ -404,17 +406,24 @@ def _density(nodes: list[_Node], sigma: float) -> float:
     return max((n.count + 2.0 * sigma) / (n.high - n.low) for n in nodes if n.high > n.low)
 
 
-def _packed(node: _Node, *, first: bool, sigma: float, density: float) -> _Node:
+def _packed(node: _Node, *, first: bool, sigma: float, density: float, grid: bool) -> _Node:
     """An end node with no sure child: its mass packed at the density of the nodes next to it
     (inwards), against them, as wide as that mass needs, never wider than the node. The mass
     is taken two noise deviations down, so a noisy guess pulls the range in rather than past
     the data, and a pure-noise end carries next to nothing (the column's mass is restored to
-    its other leaves, see fit_numeric)."""
+    its other leaves, see fit_numeric). On a grid the extent is whole units (the node's edges
+    lie between units, so its packed part does too and holds at least one of them)."""
     mass = max(node.count - 2.0 * sigma, 0.0)
-    extent = min(mass / density, node.high - node.low)
+    extent = min(_extent(mass / density, grid=grid), node.high - node.low)
     if first:
         return _Node(node.high - extent, node.high, mass, final=True)
     return _Node(node.low, node.low + extent, mass, final=True)
+
+
+def _extent(width: float, *, grid: bool) -> float:
+    # On a grid a packed part is a whole number of units (at least one): its edges stay between
+    # units, where a leaf narrower than a unit would decode outside itself.
+    return float(max(math.ceil(width - 1e-9), 1)) if grid else width
 
 
 def _tails(
@@ -425,6 +434,7 @@ def _tails(
     *,
     expected: float,
     sigma: float,
+    grid: bool,
 ) -> list[_Node]:
     """Level 0's support plus the thin tails it left out, packed beyond its ends.
 
@@ -457,11 +467,11 @@ def _tails(
             continue
         if side == "left":
             room = end.low - float(root[max(first - 3, 0)])
-            extent = min(share / density, room)
+            extent = min(_extent(share / density, grid=grid), room)
             out.insert(0, _Node(end.low - extent, end.low, share, final=True, tail=True))
         else:
             room = float(root[min(last + 4, len(root) - 1)]) - end.high
-            extent = min(share / density, room)
+            extent = min(_extent(share / density, grid=grid), room)
             out.append(_Node(end.high, end.high + extent, share, final=True, tail=True))
     return out
 
@@ -548,7 +558,7 @@ def fit_numeric(
     ]
     if sigma is not None and found and not declared:
         expected = rows - missing_weight - float(sum(atom_weights))
-        nodes = _tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma)
+        nodes = _tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma, grid=grid)
     for level in range(1, LEVELS.get(kind, LEVELS["numeric"]) + 1):
         charge(f"shape (level {level})", False)
         nodes = _refine(
