@@ -18,16 +18,8 @@ The release (every histogram Gaussian, L2 sensitivity 1, charged before it is dr
    data's do (SDMetrics bins a pair's numbers on each table's own range: a released range that
    stops short of the data's shifts every bin); the price is the clipped noise of the cells the
    data leaves empty (0.4 deviations each on average).
-2. levels 1..L: every node of the previous level that holds more than ``2·sigma`` is cut into
-   :data:`FANOUT` equal children (on a grid, cut between whole units), and all children of a
-   level form one histogram. A node whose children hold a clear count is replaced by them (their
-   counts made consistent with the parent's by least squares); other nodes stay leaves. At the
-   two ends of the support, children are cut away up to the first prefix whose cumulative count
-   clears the noise (its root grows with the prefix), and an end node whose children are all
-   faint takes their counts fitted to grow inwards (pool-adjacent-violators: pure-noise children
-   pool to about zero): the released range closes in on the data and stays inside it with high
-   probability, however coarse the grid above. A node whose children are all faint is not cut
-   again.
+2. levels 1..L: the populated nodes cut into children level by level, one histogram a level,
+   and the two ends of the support closed in on the data (:mod:`.tree`).
 3. atoms, for columns without a grid: a stability histogram over exact values; the values it
    releases (zeros of an amount, a constant, a cap) decode exactly.
 
@@ -39,9 +31,8 @@ any data is read (:func:`histograms`), so the noise never depends on the data.
 
 from __future__ import annotations
 
-import itertools
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -52,18 +43,21 @@ from sds_trainer.domain.synthesizers.codec.mechanisms import (
     FloatArray,
     IntArray,
     NoiseLevels,
-    clear_level,
     gaussian_counts,
     histogram,
     stability_histogram,
     support,
 )
+from sds_trainer.domain.synthesizers.codec.tree import (
+    END_FALSE_RATE,
+    Node,
+    leaves,
+    refine,
+    restore_mass,
+    tails,
+)
 from sds_trainer.domain.synthesizers.codec.values import numeric_values, typed_series
 
-#: Children per refined node. Small, so that a node's children still hold a clear count where
-#: the data thins out (an edge is found level by level, not in one jump); more levels instead,
-#: which are cheap (a shape histogram costs a quarter of a discovery one, see ``NoiseLevels``).
-FANOUT = 8
 #: Refinement levels under level 0: four take a quarter decade to 1/4,096 of its width (whole
 #: values up to about 2,500: years), five take epoch days to whole days and epoch hours to ~7 h.
 LEVELS = {"numeric": 4, "datetime": 5}
@@ -71,12 +65,6 @@ LEVELS = {"numeric": 4, "datetime": 5}
 DECLARED_CELLS = 64
 #: Probability that pure noise passes for data, per test family (hull, children).
 FALSE_RATE = 0.01
-#: A node is cut into children only where they say more than noise: an average child count of
-#: this many noise deviations, or one child standing clear (a spike, an edge).
-INFORMATIVE = 3.0
-#: The same at the two ends of the support, tested again at every level: stricter, since a
-#: false end reaches past the data.
-END_FALSE_RATE = 1e-5
 #: The false rate of level 0's edge cells (over all cells; see :func:`.mechanisms.support`).
 EDGE_RATE = 1e-4
 
@@ -231,17 +219,6 @@ class Released:
     found: bool
 
 
-@dataclass
-class _Node:
-    low: float
-    high: float
-    count: float
-    #: Not refined again: its children were released and none stood clear of the noise.
-    final: bool = False
-    #: A thin tail packed beyond level 0's support: the node it leans on stays the end.
-    tail: bool = False
-
-
 def root_edges(
     bounds: tuple[float, float] | None, *, grid: bool, limit: float | None = None
 ) -> FloatArray:
@@ -267,213 +244,6 @@ def _snap_edges(edges: FloatArray) -> FloatArray:
     snapped[0] = np.ceil(edges[0]) - 0.5
     snapped[-1] = np.floor(edges[-1]) + 0.5
     return np.unique(snapped)
-
-
-def _children(node: _Node, *, grid: bool) -> FloatArray:
-    edges = np.linspace(node.low, node.high, FANOUT + 1)
-    if grid:
-        inner = np.floor(edges[1:-1]) + 0.5
-        edges = np.unique(np.concatenate([[node.low], inner, [node.high]]))
-        edges = edges[(edges >= node.low) & (edges <= node.high)]
-    return np.asarray(edges, dtype=np.float64)
-
-
-def _refine(
-    nodes: list[_Node],
-    values: FloatArray,
-    *,
-    grid: bool,
-    sigma: float | None,
-    rng: Any,
-    end_rate: float = 1e-5,
-) -> list[_Node]:
-    """One level: cut populated nodes into children, release their counts, keep what is clear.
-
-    ``end_rate``: the false rate of an end's children (see :func:`_split`).
-    """
-    # Ends that an earlier level found empty drop out, so the next nodes in are the ends (a
-    # tail packed beyond level 0's support is not one: the node it leans on is).
-    live = [i for i, nd in enumerate(nodes) if nd.count > 0]
-    if live:
-        nodes = nodes[live[0] : live[-1] + 1]
-    body = [i for i, nd in enumerate(nodes) if not nd.tail] or [0]
-    first, last = body[0], body[-1]
-    split_level = 0.0 if sigma is None else 2.0 * sigma
-    # Populated nodes are cut; so are the two ends whatever their count: where the data stops
-    # inside them is what keeps the released range inside the data's.
-    cut = [
-        i
-        for i, nd in enumerate(nodes)
-        if not nd.final
-        and (nd.count > split_level or i in (first, last))
-        and (not grid or nd.high - nd.low > 1.0 + 1e-9)
-    ]
-    pieces = [_children(nodes[i], grid=grid) for i in cut]
-    # One histogram over every child of the level (sensitivity 1: the children are disjoint).
-    counts = np.zeros(sum(len(p) - 1 for p in pieces), dtype=np.int64)
-    offset = 0
-    for edges in pieces:
-        inside = values[(values >= edges[0]) & (values < edges[-1])]
-        counts[offset : offset + len(edges) - 1] = histogram(inside, edges)
-        offset += len(edges) - 1
-    noisy = gaussian_counts(counts, sigma=sigma, rng=rng)
-    out: list[_Node] = []
-    by_node = dict(zip(cut, pieces, strict=True))
-    offset = 0
-    for i, node in enumerate(nodes):
-        if i not in by_node:
-            out.append(node)
-            continue
-        edges = by_node[i]
-        k = len(edges) - 1
-        child = noisy[offset : offset + k]
-        offset += k
-        inner: list[_Node] = []
-        if last > first and i in (first, last):
-            # The density next to an end: the node next to it inwards, and the one after when
-            # there is one (the densest counts: a node the data only partly fills, such as
-            # the other end, would say the data is thinner than it is).
-            inner = nodes[i + 1 : i + 3] if i == first else nodes[max(i - 2, 0) : i]
-        out += _split(
-            node,
-            edges,
-            child,
-            first=i == first,
-            last=i == last,
-            sigma=sigma,
-            density=_density(inner, sigma) if inner and sigma is not None else None,
-            end_rate=end_rate,
-            grid=grid,
-        )
-    return out
-
-
-def _split(
-    node: _Node,
-    edges: FloatArray,
-    child: FloatArray,
-    *,
-    first: bool,
-    last: bool,
-    sigma: float | None,
-    density: float | None,
-    end_rate: float = 1e-5,
-    grid: bool = False,
-) -> list[_Node]:
-    """What replaces one refined node: its children, or itself (see the module docstring).
-
-    ``density`` is the rows per unit next to an end node, inwards (see :func:`_density`).
-    """
-    k = len(child)
-    # Least squares over the two-level tree (equal noise on the parent and its children): each
-    # child takes 1/(k+1) of the parent's disagreement with the children's sum.
-    adjusted = child + (node.count - child.sum()) / (k + 1)
-    if sigma is None:  # exact counts: the populated span
-        populated = np.flatnonzero(child > 0)
-        low = int(populated[0]) if first and populated.size else 0
-        high = int(populated[-1]) if last and populated.size else k - 1
-        return _nodes(edges, adjusted, low, high)
-    if end_rate == 0.0:  # a declared range: no end to find
-        first = last = False
-    sure = np.flatnonzero(child > clear_level(sigma, tests=k, false_rate=max(end_rate, 1e-12)))
-    if (first or last) and sure.size == 0:
-        # No child of this end stands clear on its own: its mass is packed against the next
-        # node inwards (how far it reaches, read off that node's density).
-        if first == last or density is None or density <= 0:
-            return [replace(node, final=True)]
-        return [_packed(node, first=first, sigma=sigma, density=density, grid=grid)]
-    low = int(sure[0]) if first else 0
-    high = int(sure[-1]) if last else k - 1
-    if sure.size == 0 and float(child.mean()) < INFORMATIVE * sigma:
-        # Children this faint would only trade the node's even spread for noise: it stays a
-        # leaf (a child holding a spike would have been sure).
-        return [replace(node, final=True)]
-    # The faint children beyond the outermost sure ones are cut away: mostly noise, and their
-    # few real rows are encoded into the sure child (the column's mass is restored in
-    # proportion at the end, see fit_numeric).
-    return _nodes(edges, adjusted, low, high)
-
-
-def _nodes(edges: FloatArray, counts: FloatArray, low: int, high: int) -> list[_Node]:
-    return [
-        _Node(float(edges[j]), float(edges[j + 1]), float(counts[j])) for j in range(low, high + 1)
-    ]
-
-
-def _density(nodes: list[_Node], sigma: float) -> float:
-    """Rows per unit next to an end, erring high: the densest of ``nodes``, its count two noise
-    deviations up."""
-    return max((n.count + 2.0 * sigma) / (n.high - n.low) for n in nodes if n.high > n.low)
-
-
-def _packed(node: _Node, *, first: bool, sigma: float, density: float, grid: bool) -> _Node:
-    """An end node with no sure child: its mass packed at the density of the nodes next to it
-    (inwards), against them, as wide as that mass needs, never wider than the node. The mass
-    is taken two noise deviations down, so a noisy guess pulls the range in rather than past
-    the data, and a pure-noise end carries next to nothing (the column's mass is restored to
-    its other leaves, see fit_numeric). On a grid the extent is whole units (the node's edges
-    lie between units, so its packed part does too and holds at least one of them)."""
-    mass = max(node.count - 2.0 * sigma, 0.0)
-    extent = min(_extent(mass / density, grid=grid), node.high - node.low)
-    if first:
-        return _Node(node.high - extent, node.high, mass, final=True)
-    return _Node(node.low, node.low + extent, mass, final=True)
-
-
-def _extent(width: float, *, grid: bool) -> float:
-    # On a grid a packed part is a whole number of units (at least one): its edges stay between
-    # units, where a leaf narrower than a unit would decode outside itself.
-    return float(max(math.ceil(width - 1e-9), 1)) if grid else width
-
-
-def _tails(
-    nodes: list[_Node],
-    noisy: FloatArray,
-    root: FloatArray,
-    span: tuple[int, int],
-    *,
-    expected: float,
-    sigma: float,
-    grid: bool,
-) -> list[_Node]:
-    """Level 0's support plus the thin tails it left out, packed beyond its ends.
-
-    The rows outside the support are what its bins leave of the public count (``expected``,
-    noise ``sigma·√bins``); they are split between the two sides by the three bins just
-    outside each, and each side's share, two noise allowances down, is packed against the end
-    bin at that bin's density (erring high), never wider than those three bins: a thinning
-    tail keeps part of its reach, a sharp edge (nothing outside but noise) gets none.
-    """
-    first, last = span
-    # Every bin from the first kept to the last counts as inside (faint bins in a gap too):
-    # only what lies beyond the two ends is a tail.
-    inside = float(noisy[first : last + 1].sum())
-    outside = expected - inside
-    if outside <= 3.0 * sigma * math.sqrt(len(nodes)):
-        return nodes
-    # A side's evidence counts only where it stands clear of the noise of three bins.
-    allowance = 3.0 * sigma * math.sqrt(3.0)
-    left = float(noisy[max(first - 3, 0) : first].sum())
-    right = float(noisy[last + 1 : last + 4].sum())
-    left, right = (v if v > allowance else 0.0 for v in (left, right))
-    if left + right <= 0:
-        return nodes
-    out = list(nodes)
-    for side, evidence in (("left", left), ("right", right)):
-        share = outside * evidence / (left + right) - 2.0 * sigma * math.sqrt(3.0)
-        end = out[0] if side == "left" else out[-1]
-        density = (end.count + 2.0 * sigma) / (end.high - end.low)
-        if share <= 0 or density <= 0:
-            continue
-        if side == "left":
-            room = end.low - float(root[max(first - 3, 0)])
-            extent = min(_extent(share / density, grid=grid), room)
-            out.insert(0, _Node(end.low - extent, end.low, share, final=True, tail=True))
-        else:
-            room = float(root[min(last + 4, len(root) - 1)]) - end.high
-            extent = min(_extent(share / density, grid=grid), room)
-            out.append(_Node(end.high, end.high + extent, share, final=True, tail=True))
-    return out
 
 
 def fit_numeric(
@@ -554,14 +324,14 @@ def fit_numeric(
         live = np.flatnonzero(kept)
         first, last = (int(live[0]), int(live[-1])) if live.size else (0, 0)
     nodes = [
-        _Node(float(root[i]), float(root[i + 1]), float(kept[i])) for i in range(first, last + 1)
+        Node(float(root[i]), float(root[i + 1]), float(kept[i])) for i in range(first, last + 1)
     ]
     if sigma is not None and found and not declared:
         expected = rows - missing_weight - float(sum(atom_weights))
-        nodes = _tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma, grid=grid)
+        nodes = tails(nodes, noisy, root, (first, last), expected=expected, sigma=sigma, grid=grid)
     for level in range(1, LEVELS.get(kind, LEVELS["numeric"]) + 1):
         charge(f"shape (level {level})", False)
-        nodes = _refine(
+        nodes = refine(
             nodes,
             rest,
             grid=grid,
@@ -569,52 +339,13 @@ def fit_numeric(
             rng=rng,
             end_rate=0.0 if declared else END_FALSE_RATE,
         )
-    edges, weights = _leaves(nodes)
+    edges, weights = leaves(nodes)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
     # nearest leaf: the leaves carry what the atoms and the missing count leave of the public n.
-    weights = _restore_mass(weights, rows - missing_weight - float(sum(atom_weights)))
+    weights = restore_mass(weights, rows - missing_weight - float(sum(atom_weights)))
     if found_atoms and found_atoms[0] < edges[0]:
         # An atom beyond the leaves widens the range by a leaf of weight 0: only itself is drawn.
         edges, weights = [found_atoms[0], *edges], [0.0, *weights]
     if found_atoms and found_atoms[-1] >= edges[-1]:
         edges, weights = [*edges, float(np.nextafter(found_atoms[-1], math.inf))], [*weights, 0.0]
     return Released(edges, weights, found_atoms, atom_weights, missing_weight, found)
-
-
-def _restore_mass(weights: list[float], expected: float) -> list[float]:
-    """Leaf weights carrying ``expected`` rows in all.
-
-    Mass missing from the leaves is that of faint regions cut away, whose rows are encoded into
-    the nearest leaves: it goes to the leaves that are not spikes (a spike, at least a tenth of
-    the mass, is exactly measured where it is), in proportion. Excess mass is scaled off all.
-    """
-    total = sum(weights)
-    if expected <= 0 or total <= 0:
-        return weights
-    if expected < total:
-        return [w * expected / total for w in weights]
-    spread = [w if w < 0.1 * total else 0.0 for w in weights]
-    if sum(spread) <= 0:
-        spread = weights
-    extra = (expected - total) / sum(spread)
-    return [w + s * extra for w, s in zip(weights, spread, strict=True)]
-
-
-def _leaves(nodes: list[_Node]) -> tuple[list[float], list[float]]:
-    """Contiguous leaves (a gap between nodes becomes a leaf of weight 0), trimmed so that the
-    first and the last leaf carry weight."""
-    live = [i for i, nd in enumerate(nodes) if nd.count > 0]
-    if not live:  # nothing positive: the loudest node stands for the column
-        loudest = int(np.argmax([nd.count for nd in nodes]))
-        nodes = [_Node(nodes[loudest].low, nodes[loudest].high, 1.0)]
-        live = [0]
-    kept = nodes[live[0] : live[-1] + 1]
-    edges = [kept[0].low]
-    weights: list[float] = []
-    for node, after in itertools.zip_longest(kept, kept[1:]):
-        edges.append(node.high)
-        weights.append(max(node.count, 0.0))
-        if after is not None and after.low > node.high:
-            edges.append(after.low)
-            weights.append(0.0)
-    return edges, weights
