@@ -431,11 +431,14 @@ def test_a_datetimes_partition_stays_inside_what_pandas_can_hold() -> None:
     assert len(root_edges(None, grid=True)) > len(edges)
 
 
-def _grid_column(units: np.ndarray, *, shape_noise: float, seed: int) -> NumericDomain:
-    """An integer column's domain released by ``fit_numeric`` alone, with seeded noise."""
+def _grid_column(
+    units: np.ndarray, *, shape_noise: float, seed: int, kind: str = "numeric"
+) -> NumericDomain:
+    """An integer column's domain (days for a datetime) released by ``fit_numeric`` alone, with
+    seeded noise."""
     released = fit_numeric(
         units,
-        kind="numeric",
+        kind=kind,
         bounds=None,
         grid=True,
         atoms=False,
@@ -496,3 +499,19 @@ def test_a_small_tables_year_column_stays_inside_its_years() -> None:
     # Before: 0.44 on average over these seeds; now about 0.9 (a few seeds still reach past).
     assert np.mean(inside) >= 0.85, inside
     assert np.median(inside) >= 0.99, inside
+
+
+def test_a_sharp_edged_day_column_of_a_mid_size_table_stays_inside_its_days() -> None:
+    """Days spread evenly over three years, 5,000 rows: an end node whose children are not sure
+    one by one used to be packed at a density guessed from its neighbour, and one seed in six
+    put 10-17 % of the values past the last real day. Its children's clear blocks are kept now.
+    Fixed noise seeds: the figure is the same every run."""
+    outside = []
+    for seed in range(24):
+        rng = np.random.default_rng(seed)
+        start = float(rng.integers(1990, 2031) - 1970) * 365
+        days = np.floor(rng.uniform(0, 3 * 365, 5_000)) + start
+        domain = _grid_column(days, shape_noise=120.0, seed=1_000 + seed, kind="datetime")
+        drawn = domain.quantile(np.random.default_rng(seed).random(5_000))
+        outside.append(float(np.mean((drawn < days.min()) | (drawn > days.max()))))
+    assert max(outside) <= 0.01, outside

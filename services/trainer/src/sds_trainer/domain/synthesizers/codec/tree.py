@@ -9,10 +9,11 @@ other nodes stay leaves, and a node whose children are all faint is not cut agai
 The two ends of the support are cut at every level whatever their count: children beyond the
 outermost one that stands clear of the noise (:data:`END_FALSE_RATE`, Bonferroni over the
 children) are cut away, so the released range closes in on the data and stays inside it with high
-probability, however coarse the grid above. An end with no sure child is packed against its inner
-neighbour at that neighbour's density (:func:`_packed`); where one node holds both ends (the whole
-column), its children are fitted to rise to one mode and fall from it, and the blocks of equal fit
-beyond the outermost clear one are cut (:func:`_clear_blocks`). Thin tails that level 0 left out
+probability, however coarse the grid above. An end with no sure child is fitted to grow inwards
+(pool adjacent violators; where one node holds the whole column, to rise to one mode and fall
+from it) and the blocks of equal fit beyond the outermost clear one are cut (:func:`_clear_blocks`);
+with no clear block either, it is packed against its inner neighbour at that neighbour's density
+(:func:`_packed`), or, holding the whole column, stays one leaf. Thin tails that level 0 left out
 are packed beyond its ends (:func:`tails`).
 
 Everything here is post-processing of the released histograms, except the one histogram per level
@@ -214,14 +215,21 @@ def _faint_end(
         # spread the column over all its width: a year column of a 2,344-row table over
         # 1951-2124 where the data ends at 2010).
         for z in END_BLOCK_Z:
-            kept = _clear_blocks(child, sigma=sigma, z=z)
+            kept = _clear_blocks(child, sigma=sigma, z=z, first=True, last=True)
             if kept is not None:
                 return _nodes(edges, adjusted, *kept)
         return [replace(node, final=True)]
+    # One end: blocks of children fitted to grow inwards; those beyond the outermost clear
+    # one are cut (at the first level only: a faint end is more likely noise, and the second
+    # level let pure noise pass beyond sharp edges). A day column of 5,000 rows had 17 % of its
+    # values past the data where the end was packed at a density guessed from its neighbour.
+    kept = _clear_blocks(child, sigma=sigma, z=END_BLOCK_Z[0], first=first, last=last)
+    if kept is not None:
+        return _nodes(edges, adjusted, *kept)
     if density is None or density <= 0:
         return [replace(node, final=True)]
-    # Its mass is packed against the next node inwards (how far it reaches, read off that
-    # node's density).
+    # No block clear either: its mass is packed against the next node inwards (how far it
+    # reaches, read off that node's density).
     return [_packed(node, first=first, sigma=sigma, density=density, grid=grid)]
 
 
@@ -250,17 +258,25 @@ def _unimodal(child: FloatArray) -> FloatArray:
     return best
 
 
-def _clear_blocks(child: FloatArray, *, sigma: float, z: float) -> tuple[int, int] | None:
-    """The children a node holding the whole column keeps: from the first clear block to the
-    last, or None when no block is clear.
+def _clear_blocks(
+    child: FloatArray, *, sigma: float, z: float, first: bool, last: bool
+) -> tuple[int, int] | None:
+    """The children an end node keeps: from the outermost clear block inwards (both ways where
+    the node holds the whole column), or None when no block is clear.
 
-    The counts are fitted unimodal (:func:`_unimodal`); runs of equal fit are blocks, and a block
-    is clear when its count stands ``z`` deviations of its own noise (``z·sigma·√size``) above 0.
-    Pooling lets the part of the data spread over several faint children pass together, where
-    one child at a time would not; a pure-noise run outside the data fits about flat at its
-    smallest mean, so it is cut.
+    The counts are fitted to grow inwards (non-decreasing at the first end, non-increasing at the
+    last, unimodal where one node is both; pool adjacent violators); runs of equal fit are
+    blocks, and a block is clear when its count stands ``z`` deviations of its own noise
+    (``z·sigma·√size``) above 0. Pooling lets the part of the data spread over several faint
+    children pass together, where one child at a time would not; a pure-noise run outside the
+    data fits about flat at its smallest mean, so it is cut.
     """
-    fit = _unimodal(child)
+    if first and last:
+        fit = _unimodal(child)
+    elif first:
+        fit = _pava(child)
+    else:
+        fit = _pava(child[::-1])[::-1]
     starts = [0, *[j for j in range(1, len(fit)) if fit[j] != fit[j - 1]]]
     ends = [*starts[1:], len(fit)]
     clear = [
@@ -270,7 +286,7 @@ def _clear_blocks(child: FloatArray, *, sigma: float, z: float) -> tuple[int, in
     ]
     if not clear:
         return None
-    return starts[clear[0]], ends[clear[-1]] - 1
+    return (starts[clear[0]] if first else 0), (ends[clear[-1]] - 1 if last else len(child) - 1)
 
 
 def _nodes(edges: FloatArray, counts: FloatArray, low: int, high: int) -> list[Node]:
