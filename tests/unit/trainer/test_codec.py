@@ -515,3 +515,20 @@ def test_a_sharp_edged_day_column_of_a_mid_size_table_stays_inside_its_days() ->
         drawn = domain.quantile(np.random.default_rng(seed).random(5_000))
         outside.append(float(np.mean((drawn < days.min()) | (drawn > days.max()))))
     assert max(outside) <= 0.01, outside
+
+
+def test_identifier_generation_ends_when_a_likely_shape_has_few_values() -> None:
+    """A shape of two digits (90 values) drawn for most rows, a roomy one for the rest: each
+    shape now takes at most half its values and the rest go to the roomy one. Before, the small
+    shape was asked for ~1,600 unique values it does not have and the loop never ended (a
+    timed-out mst test in CI, a sampling job of the studio spinning)."""
+    small, roomy = shape_key("42", prefix=False), shape_key("AB-123456", prefix=True)
+    domain = IdentifierDomain(
+        name="key", dtype="object", keys=[small, roomy], weights=[800.0, 200.0], integer=False
+    )
+    keys = domain.generate(2_000, np.random.default_rng(0))
+    assert keys.is_unique
+    assert len(keys) == 2_000
+    two_digits = keys.str.fullmatch(r"[1-9]\d")
+    assert 0 < two_digits.sum() <= 45  # at most half of the 90 two-digit values
+    assert keys[~two_digits].str.fullmatch(r"AB-[0-9a-f]{6}").all()

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd  # type: ignore[import-untyped, unused-ignore]
 
 from sds_trainer.domain.synthesizers.codec.mechanisms import stability_histogram
@@ -106,15 +107,18 @@ class IdentifierDomain:
         weights = np.maximum(np.asarray(self.weights, dtype=np.float64), 0.0)
         if weights.sum() <= 0:
             weights = np.ones(len(self.keys))
-        capacity = sum(_capacity(k) for k in self.keys)
-        if capacity < 2 * n:
+        room = np.asarray([_capacity(k) for k in self.keys]) // 2
+        if room.sum() < n:
             return None  # too few distinct values of this shape for unique ids
         chosen = rng.choice(len(self.keys), size=n, p=weights / weights.sum())
+        needs = _within(np.bincount(chosen, minlength=len(self.keys)), room)
         seen: set[str] = set()
         out: list[str] = []
-        for j, key in enumerate(self.keys):
-            need = int((chosen == j).sum())
-            out += _unique(key, need, rng, seen)
+        for key, need in zip(self.keys, needs, strict=True):
+            values = _unique(key, int(need), rng, seen)
+            if values is None:
+                return None
+            out += values
         order = rng.permutation(len(out))
         return [out[i] for i in order]
 
@@ -153,15 +157,35 @@ def _fill(key: str, count: int, rng: np.random.Generator) -> list[str]:
     return [head + "".join(row) for row in zip(*columns, strict=True)]
 
 
-def _unique(key: str, need: int, rng: np.random.Generator, seen: set[str]) -> list[str]:
+def _within(needs: npt.NDArray[np.int64], room: npt.NDArray[np.float64]) -> list[int]:
+    """``needs`` moved so that no shape takes more than its ``room`` (half its distinct values,
+    so drawing unique ones stays quick): the excess goes to the shapes with room left, the
+    roomiest first. The caller checked that the rooms hold them all."""
+    out = [int(min(need, r)) for need, r in zip(needs, room, strict=True)]
+    excess = int(needs.sum()) - sum(out)
+    for j in np.argsort(-room, kind="stable"):
+        take = int(min(excess, room[j] - out[j]))
+        out[j] += take
+        excess -= take
+    return out
+
+
+def _unique(key: str, need: int, rng: np.random.Generator, seen: set[str]) -> list[str] | None:
+    """``need`` values of shape ``key`` not in ``seen`` (added to it); None when rounds of
+    draws stop finding new ones (the shape's values taken by another shape's)."""
     out: list[str] = []
+    idle = 0
     while len(out) < need:
+        before = len(out)
         for value in _fill(key, int((need - len(out)) * 1.2) + 8, rng):
             if value not in seen:
                 seen.add(value)
                 out.append(value)
                 if len(out) == need:
                     break
+        idle = idle + 1 if len(out) == before else 0
+        if idle >= 20:
+            return None
     return out
 
 
