@@ -209,24 +209,17 @@ def _faint_end(
     grid: bool,
 ) -> list[Node]:
     """An end node none of whose children stands clear on its own."""
-    if first == last:
-        # The whole column in one node: blocks of children fitted to rise to one mode and fall
-        # from it; those beyond the outermost clear one are cut (a node that stayed whole would
-        # spread the column over all its width: a year column of a 2,344-row table over
-        # 1951-2124 where the data ends at 2010).
-        for z in END_BLOCK_Z:
-            kept = _clear_blocks(child, sigma=sigma, z=z, first=True, last=True)
-            if kept is not None:
-                return _nodes(edges, adjusted, *kept)
-        return [replace(node, final=True)]
-    # One end: blocks of children fitted to grow inwards; those beyond the outermost clear
-    # one are cut (at the first level only: a faint end is more likely noise, and the second
-    # level let pure noise pass beyond sharp edges). A day column of 5,000 rows had 17 % of its
-    # values past the data where the end was packed at a density guessed from its neighbour.
-    kept = _clear_blocks(child, sigma=sigma, z=END_BLOCK_Z[0], first=first, last=last)
-    if kept is not None:
-        return _nodes(edges, adjusted, *kept)
-    if density is None or density <= 0:
+    # Blocks of children fitted to grow inwards (where the node holds the whole column: to rise
+    # to one mode and fall from it); those beyond the outermost clear one are cut. A node that
+    # stayed whole spread the column over all its width (a year column of a 2,344-row table
+    # over 1951-2124 where the data ends at 2010); an end packed at a density guessed from its
+    # neighbour put 17 % of a 5,000-row day column past the data. The second, lower level only
+    # for the whole column: at a single end it let pure noise pass beyond sharp edges.
+    for z in END_BLOCK_Z if first == last else END_BLOCK_Z[:1]:
+        kept = _clear_blocks(child, sigma=sigma, z=z, first=first, last=last)
+        if kept is not None:
+            return _nodes(edges, adjusted, *kept)
+    if first == last or density is None or density <= 0:
         return [replace(node, final=True)]
     # No block clear either: its mass is packed against the next node inwards (how far it
     # reaches, read off that node's density).
