@@ -372,7 +372,7 @@ def fit_numeric(
         edges, weights = _to_bounds(edges, weights, float(root[0]), float(root[-1]), grid=grid)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
     # nearest leaf: the leaves carry what the atoms and the missing count leave of the public n.
-    weights = restore_mass(weights, rows - missing_weight - float(sum(atom_weights)))
+    weights = restore_mass(edges, weights, rows - missing_weight - float(sum(atom_weights)))
     if found_atoms and found_atoms[0] < edges[0]:
         # An atom beyond the leaves widens the range by a leaf of weight 0: only itself is drawn.
         edges, weights = [found_atoms[0], *edges], [0.0, *weights]

@@ -6,15 +6,18 @@ form one histogram (sensitivity 1: the children are disjoint). A node whose chil
 count is replaced by them (their counts made consistent with the parent's by least squares);
 other nodes stay leaves, and a node whose children are all faint is not cut again.
 
-The two ends of the support are cut at every level whatever their count: children beyond the
-outermost one that stands clear of the noise (:data:`END_FALSE_RATE`, Bonferroni over the
-children) are cut away, so the released range closes in on the data and stays inside it with high
-probability, however coarse the grid above. An end with no sure child is fitted to grow inwards
-(pool adjacent violators; where one node holds the whole column, to rise to one mode and fall
-from it) and the blocks of equal fit beyond the outermost clear one are cut (:func:`_clear_blocks`);
-with no clear block either, it is packed against its inner neighbour at that neighbour's density
-(:func:`_packed`), or, holding the whole column, stays one leaf. Thin tails that level 0 left out
-are packed beyond its ends (:func:`tails`).
+The two ends of the support are cut at every level whatever their count: where some child stands
+clear of the noise (:data:`END_FALSE_RATE`, Bonferroni over the children), the children beyond
+the data's outer edge are cut away, the edge read from the outside in (the first outer run of
+children whose pooled count stands clear, :func:`.edges.outer_edge`, never beyond the outermost
+clear child), so the released range closes in on the data and stays inside it with high
+probability, however coarse the grid above, while a thinning tail keeps the part that still holds
+rows. An end with no sure child is fitted to grow inwards (pool adjacent violators; where one node
+holds the whole column, to rise to one mode and fall from it) and the blocks of equal fit beyond
+the outermost clear one are cut (:func:`.edges.clear_blocks`); with no clear block either, it is
+packed against its inner neighbour at that neighbour's density (:func:`_packed`), or, holding the
+whole column, stays one leaf. Thin tails that level 0 left out are packed beyond its ends
+(:func:`tails`).
 
 Everything here is post-processing of the released histograms, except the one histogram per level
 that :func:`refine` draws (charged by the caller before each call).
@@ -29,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from sds_trainer.domain.synthesizers.codec.edges import clear_blocks, outer_edge
 from sds_trainer.domain.synthesizers.codec.mechanisms import (
     FloatArray,
     clear_level,
@@ -47,9 +51,16 @@ INFORMATIVE = 3.0
 #: false end reaches past the data.
 END_FALSE_RATE = 1e-5
 #: How many deviations of its own noise a block of children must stand above 0 to be kept, where
-#: one node holds the whole column and no child is sure (see :func:`_clear_blocks`): the first
-#: level where any block does, else the second.
+#: one node holds the whole column and no child is sure (see :func:`.edges.clear_blocks`): the first
+#: level where any block does, else the second (a third, at 2.0, cut bell-shaped columns of a
+#: 2,344-row table that a node kept whole covers inside the data).
 END_BLOCK_Z = (3.0, 2.5)
+#: The same at a single end (one node of several): a block beyond a sharp edge is pure noise,
+#: and one kept puts its count past the data.
+SINGLE_END_Z = 3.5
+#: A leaf this many times denser than the median leaf (and holding a tenth of the mass) is a
+#: spike: the mass of cut faint regions is not restored to it (see :func:`restore_mass`).
+SPIKE_DENSITY = 10.0
 
 
 @dataclass
@@ -184,15 +195,17 @@ def _split(
             density=density,
             grid=grid,
         )
-    low = int(sure[0]) if first else 0
-    high = int(sure[-1]) if last else k - 1
+    low = outer_edge(child, sigma=sigma, limit=int(sure[0])) if first else 0
+    high = (
+        k - 1 - outer_edge(child[::-1], sigma=sigma, limit=k - 1 - int(sure[-1])) if last else k - 1
+    )
     if sure.size == 0 and float(child.mean()) < INFORMATIVE * sigma:
         # Children this faint would only trade the node's even spread for noise: it stays a
         # leaf (a child holding a spike would have been sure).
         return [replace(node, final=True)]
-    # The faint children beyond the outermost sure ones are cut away: mostly noise, and their
-    # few real rows are encoded into the sure child (the column's mass is restored in
-    # proportion at the end, see fit_numeric).
+    # The faint children beyond the data's outer edge (see .edges.outer_edge) are cut away: mostly
+    # noise, and their few real rows are encoded into the next child in (the column's mass is
+    # restored in proportion at the end, see fit_numeric).
     return _nodes(edges, adjusted, low, high)
 
 
@@ -215,8 +228,8 @@ def _faint_end(
     # over 1951-2124 where the data ends at 2010); an end packed at a density guessed from its
     # neighbour put 17 % of a 5,000-row day column past the data. The second, lower level only
     # for the whole column: at a single end it let pure noise pass beyond sharp edges.
-    for z in END_BLOCK_Z if first == last else END_BLOCK_Z[:1]:
-        kept = _clear_blocks(child, sigma=sigma, z=z, first=first, last=last)
+    for z in END_BLOCK_Z if first == last else (SINGLE_END_Z,):
+        kept = clear_blocks(child, sigma=sigma, z=z, first=first, last=last)
         if kept is not None:
             return _nodes(edges, adjusted, *kept)
     if first == last or density is None or density <= 0:
@@ -224,62 +237,6 @@ def _faint_end(
     # No block clear either: its mass is packed against the next node inwards (how far it
     # reaches, read off that node's density).
     return [_packed(node, first=first, sigma=sigma, density=density, grid=grid)]
-
-
-def _pava(values: FloatArray) -> FloatArray:
-    """Non-decreasing least-squares fit (pool adjacent violators), equal weights."""
-    sums: list[float] = []
-    sizes: list[int] = []
-    for v in values:
-        sums.append(float(v))
-        sizes.append(1)
-        while len(sums) > 1 and sums[-2] / sizes[-2] > sums[-1] / sizes[-1]:
-            total, size = sums.pop(), sizes.pop()
-            sums[-1] += total
-            sizes[-1] += size
-    return np.repeat(np.asarray(sums) / np.asarray(sizes), sizes)
-
-
-def _unimodal(child: FloatArray) -> FloatArray:
-    """Counts fitted to rise to one mode and fall from it (the best mode, least squares)."""
-    best: FloatArray | None = None
-    for mode in range(1, len(child) + 1):
-        fit = np.concatenate([_pava(child[:mode]), _pava(child[mode:][::-1])[::-1]])
-        if best is None or float(((fit - child) ** 2).sum()) < float(((best - child) ** 2).sum()):
-            best = fit
-    assert best is not None
-    return best
-
-
-def _clear_blocks(
-    child: FloatArray, *, sigma: float, z: float, first: bool, last: bool
-) -> tuple[int, int] | None:
-    """The children an end node keeps: from the outermost clear block inwards (both ways where
-    the node holds the whole column), or None when no block is clear.
-
-    The counts are fitted to grow inwards (non-decreasing at the first end, non-increasing at the
-    last, unimodal where one node is both; pool adjacent violators); runs of equal fit are
-    blocks, and a block is clear when its count stands ``z`` deviations of its own noise
-    (``z·sigma·√size``) above 0. Pooling lets the part of the data spread over several faint
-    children pass together, where one child at a time would not; a pure-noise run outside the
-    data fits about flat at its smallest mean, so it is cut.
-    """
-    if first and last:
-        fit = _unimodal(child)
-    elif first:
-        fit = _pava(child)
-    else:
-        fit = _pava(child[::-1])[::-1]
-    starts = [0, *[j for j in range(1, len(fit)) if fit[j] != fit[j - 1]]]
-    ends = [*starts[1:], len(fit)]
-    clear = [
-        i
-        for i, (a, b) in enumerate(zip(starts, ends, strict=True))
-        if float(child[a:b].sum()) > z * sigma * math.sqrt(b - a)
-    ]
-    if not clear:
-        return None
-    return (starts[clear[0]] if first else 0), (ends[clear[-1]] - 1 if last else len(child) - 1)
 
 
 def _nodes(edges: FloatArray, counts: FloatArray, low: int, high: int) -> list[Node]:
@@ -364,19 +321,26 @@ def tails(
     return out
 
 
-def restore_mass(weights: list[float], expected: float) -> list[float]:
+def restore_mass(edges: list[float], weights: list[float], expected: float) -> list[float]:
     """Leaf weights carrying ``expected`` rows in all.
 
     Mass missing from the leaves is that of faint regions cut away, whose rows are encoded into
-    the nearest leaves: it goes to the leaves that are not spikes (a spike, at least a tenth of
-    the mass, is exactly measured where it is), in proportion. Excess mass is scaled off all.
+    the nearest leaves: it goes to the leaves that are not spikes, in proportion. A spike (the
+    zeros of an amount) holds at least a tenth of the mass at :data:`SPIKE_DENSITY` times the
+    median leaf's density or more, and is exactly measured where it is; on a column of a few
+    even leaves, each holding more than a tenth, none is one. Excess mass is scaled off all.
     """
     total = sum(weights)
     if expected <= 0 or total <= 0:
         return weights
     if expected < total:
         return [w * expected / total for w in weights]
-    spread = [w if w < 0.1 * total else 0.0 for w in weights]
+    density = np.asarray(weights) / np.maximum(np.diff(np.asarray(edges)), 1e-300)
+    typical = float(np.median(density[np.asarray(weights) > 0]))
+    spread = [
+        0.0 if w >= 0.1 * total and d >= SPIKE_DENSITY * typical else w
+        for w, d in zip(weights, density, strict=True)
+    ]
     if sum(spread) <= 0:
         spread = weights
     extra = (expected - total) / sum(spread)
