@@ -23,6 +23,7 @@ from sds_trainer.domain.synthesizers.codec.mechanisms import (
     NoiseLevels,
     noise_levels,
     stability_histogram,
+    support,
 )
 from sds_trainer.domain.synthesizers.codec.numeric import fit_numeric
 from sds_trainer.domain.synthesizers.codec.tree import restore_mass
@@ -605,3 +606,19 @@ def test_restored_mass_is_spread_over_even_leaves_and_spares_a_spike() -> None:
     assert even[-1] / 110 == pytest.approx(even[0] / 300)
     spiked = restore_mass([-0.5, 0.5, 10.0, 100.0], [6000.0, 1000.0, 1000.0], 9000.0)
     assert spiked == pytest.approx([6000.0, 1500.0, 1500.0])
+
+
+def test_a_weak_bin_between_strong_ones_stays_in_the_bulk() -> None:
+    """Level 0's bulk reaches the outermost strong bins around the peak: one bin below the strict
+    edge level in between (noise on a 3,500-row column) used to split it, and the modal zero of
+    a seniority column was cut with everything beyond the weak bin."""
+    sigma = 71.0
+    noisy = np.array([3.0, -20.0, 480.0, 430.0, 300.0, 600.0, 700.0, 480.0, 40.0, -5.0])
+    kept, found = support(noisy, sigma=sigma, false_rate=0.01, edge_rate=1e-4)
+    assert found
+    assert np.flatnonzero(kept).tolist() == [2, 3, 4, 5, 6, 7]
+    # At a bin under two deviations the bulk stops; the run beyond it is kept on its own
+    # evidence (the far rule), and the gap stays out.
+    noisy[4] = 60.0
+    kept, _ = support(noisy, sigma=sigma, false_rate=0.01, edge_rate=1e-4)
+    assert np.flatnonzero(kept).tolist() == [2, 3, 5, 6, 7]

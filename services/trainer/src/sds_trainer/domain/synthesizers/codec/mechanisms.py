@@ -177,8 +177,9 @@ def support(
     whether any bin or window stood clear of the noise (False: the loudest window is a guess).
 
     The loudest bin must clear :func:`clear_level` (``false_rate`` over all bins); the bulk
-    grows from it over adjacent bins that clear a stricter level (``edge_rate``: a false bin
-    beside the data would stretch the range over a whole empty bin). Elsewhere, a run of
+    reaches from it to the outermost bins that clear a stricter level (``edge_rate``: a false
+    bin beside the data would stretch the range over a whole empty bin) within the run of bins
+    above two deviations around it, so a weak bin between strong ones stays in. Elsewhere, a run of
     adjacent bins above two deviations is kept when its pooled count clears a level pure noise
     does not reach (``far_rate``, times the root of its length): a zero-inflated column's tail
     lies decades away from its spike at 0, spread thin over several bins. On a small table no
@@ -206,10 +207,17 @@ def support(
     far = clear_level(sigma, tests=bins, false_rate=far_rate)
     peak = int(np.argmax(noisy))
     out = np.zeros(bins)
-    out[peak] = noisy[peak]
-    for run in np.split(strong, np.flatnonzero(np.diff(strong) > 1) + 1):
-        if run.size and run[0] - 1 <= peak <= run[-1] + 1:
-            out[run] = noisy[run]
+    # The bulk: the run of bins above two deviations around the peak, from its first strong bin
+    # to its last. A bin between two strong ones lies inside the data whatever its count (one
+    # weak bin used to split the bulk, and the modal zero of a 3,500-row column was cut).
+    low, high = peak, peak
+    while low > 0 and noisy[low - 1] > 2.0 * sigma:
+        low -= 1
+    while high < bins - 1 and noisy[high + 1] > 2.0 * sigma:
+        high += 1
+    inside = strong[(strong >= low) & (strong <= high)]
+    first, last = min(int(inside.min(initial=peak)), peak), max(int(inside.max(initial=peak)), peak)
+    out[first : last + 1] = noisy[first : last + 1]
     # Away from the bulk, a run of bins each above two deviations whose pooled count clears
     # the far level (a tail spread thin over several bins passes together).
     candidates = np.flatnonzero(noisy > 2.0 * sigma)
