@@ -247,29 +247,6 @@ def _snap_edges(edges: FloatArray) -> FloatArray:
     return np.unique(snapped)
 
 
-def _to_bounds(
-    edges: list[float], weights: list[float], low: float, high: float, *, grid: bool
-) -> tuple[list[float], list[float]]:
-    """Leaves reaching ``low`` and ``high``: the stretch beyond either end, in leaves of weight 0
-    (one whole unit each on a grid where the stretch is a few units, so an integer code at a
-    bound stays a single value)."""
-
-    def stretch(a: float, b: float) -> list[float]:
-        if grid and b - a <= 8.0 + 1e-9:
-            return [float(x) for x in np.arange(a, b - 1e-9, 1.0)][1:]
-        return []
-
-    if edges[0] > low:
-        inner = stretch(low, edges[0])
-        edges = [low, *inner, *edges]
-        weights = [0.0] * (len(inner) + 1) + weights
-    if edges[-1] < high:
-        inner = stretch(edges[-1], high)
-        edges = [*edges, *inner, high]
-        weights = weights + [0.0] * (len(inner) + 1)
-    return edges, weights
-
-
 def fit_numeric(
     units: FloatArray,
     *,
@@ -363,13 +340,11 @@ def fit_numeric(
             rng=rng,
             end_rate=0.0 if declared else END_FALSE_RATE,
         )
-    edges, weights = leaves(nodes)
-    if declared:
-        # The declared range is the released range: an end cell whose noisy count fell to 0 is
-        # kept, with weight 0, so the model still has a code (or bin) reaching the bound and
-        # its own measurements decide that end's mass (a 43-row value at the bottom of a
-        # 26,000-row census column dropped out of the domain in about a third of the fits).
-        edges, weights = _to_bounds(edges, weights, float(root[0]), float(root[-1]), grid=grid)
+    # The declared range is the released range: an end cell whose noisy count fell to 0 stays,
+    # with weight 0, so the model still has a code (or bin) reaching the bound and its own
+    # measurements decide that end's mass (a 43-row value at the bottom of a 26,000-row census
+    # column dropped out of the domain in about a third of the fits when ends were trimmed).
+    edges, weights = leaves(nodes, trim=not declared)
     # Rows of bins left out at level 0 (too faint to tell from noise) are encoded into the
     # nearest leaf: the leaves carry what the atoms and the missing count leave of the public n.
     weights = restore_mass(edges, weights, rows - missing_weight - float(sum(atom_weights)))

@@ -99,9 +99,10 @@ def refine(
     ``end_rate``: the false rate of an end's children (see :func:`_split`).
     """
     # Ends that an earlier level found empty drop out, so the next nodes in are the ends (a
-    # tail packed beyond level 0's support is not one: the node it leans on is).
+    # tail packed beyond level 0's support is not one: the node it leans on is). A declared
+    # range (``end_rate`` 0) is released whole: its empty ends stay, with weight 0.
     live = [i for i, nd in enumerate(nodes) if nd.count > 0]
-    if live:
+    if live and end_rate > 0.0:
         nodes = nodes[live[0] : live[-1] + 1]
     body = [i for i, nd in enumerate(nodes) if not nd.tail] or [0]
     first, last = body[0], body[-1]
@@ -347,15 +348,16 @@ def restore_mass(edges: list[float], weights: list[float], expected: float) -> l
     return [w + s * extra for w, s in zip(weights, spread, strict=True)]
 
 
-def leaves(nodes: list[Node]) -> tuple[list[float], list[float]]:
+def leaves(nodes: list[Node], *, trim: bool = True) -> tuple[list[float], list[float]]:
     """Contiguous leaves (a gap between nodes becomes a leaf of weight 0), trimmed so that the
-    first and the last leaf carry weight."""
+    first and the last leaf carry weight; not trimmed (``trim`` False) for a declared range,
+    which is released whole."""
     live = [i for i, nd in enumerate(nodes) if nd.count > 0]
     if not live:  # nothing positive: the loudest node stands for the column
         loudest = int(np.argmax([nd.count for nd in nodes]))
         nodes = [Node(nodes[loudest].low, nodes[loudest].high, 1.0)]
         live = [0]
-    kept = nodes[live[0] : live[-1] + 1]
+    kept = nodes[live[0] : live[-1] + 1] if trim else nodes
     edges = [kept[0].low]
     weights: list[float] = []
     for node, after in itertools.zip_longest(kept, kept[1:]):
